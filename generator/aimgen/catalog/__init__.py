@@ -1,0 +1,1 @@
+"""GPU and model catalogs, and node pools: the facts selection and planning stand on."""

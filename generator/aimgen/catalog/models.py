@@ -1,0 +1,107 @@
+"""The model catalog (recipes/catalog/models.yaml): architecture facts in config.json shape."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from aimgen import paths
+from aimgen.errors import InvalidInput
+from aimgen.loading import load_checked, read_text
+
+
+@dataclass(frozen=True)
+class CatalogModel:
+    id: str  # Hugging Face id
+    config: dict[str, Any] = field(hash=False)  # config.json fields
+    revision: str | None = None
+    native_precision: str = "bf16"
+    checkpoints: dict[str, str] = field(default_factory=dict, hash=False)
+    trust_remote_code: bool = False
+    aliases: tuple[str, ...] = ()
+    published: dict[str, Any] = field(default_factory=dict, hash=False)
+    in_catalog: bool = True
+
+    @property
+    def slug(self) -> str:
+        return self.id.split("/", 1)[1].lower()
+
+
+@lru_cache(maxsize=None)
+def load_models() -> dict[str, CatalogModel]:
+    data, _ = load_checked(paths.recipes_dir() / "catalog" / "models.yaml", "model-catalog", "model catalog")
+    out: dict[str, CatalogModel] = {}
+    for m in data["models"]:
+        out[m["id"]] = CatalogModel(
+            id=m["id"],
+            config=m["config"],
+            revision=m.get("revision"),
+            native_precision=m.get("native_precision", "bf16"),
+            checkpoints=dict(m.get("checkpoints", {})),
+            trust_remote_code=m.get("trust_remote_code", False),
+            aliases=tuple(m.get("aliases", ())),
+            published=dict(m["published"]),
+        )
+    return out
+
+
+def find_model(name: str) -> CatalogModel | None:
+    models = load_models()
+    if name in models:
+        return models[name]
+    wanted = name.lower()
+    for m in models.values():
+        if m.id.lower() == wanted or wanted in (a.lower() for a in m.aliases) or m.slug == wanted:
+            return m
+    return None
+
+
+def get_model(name: str) -> CatalogModel:
+    model = find_model(name)
+    if model is None:
+        known = ", ".join(sorted(load_models()))
+        raise InvalidInput(
+            f"unknown model {name!r}: not in the catalog; pass --model-config CONFIG_JSON to plan it from its "
+            f"config.json, or use one of: {known}",
+            path="MODEL",
+        )
+    return model
+
+
+def model_from_config(model_id: str, config_path: Path) -> CatalogModel:
+    """A model known only by its config.json (fine-tunes, new releases)."""
+    text = read_text(config_path, "model config")
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=str(config_path)) from None
+    if not isinstance(config, dict):
+        raise InvalidInput("expected a JSON object (a Hugging Face config.json)", file=str(config_path))
+    # Multimodal configs nest the language model's shape under text_config.
+    if "text_config" in config and "num_hidden_layers" not in config:
+        config = {**config, **config["text_config"]}
+    missing = [k for k in ("num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size") if k not in config]
+    if missing:
+        raise InvalidInput(
+            f"missing {', '.join(missing)}: a decoder config.json must give the layer count, hidden size, "
+            f"attention heads and vocabulary size",
+            file=str(config_path),
+        )
+    for key in ("num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size"):
+        if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] <= 0:
+            raise InvalidInput(f"{key} must be a positive integer, got {config[key]!r}", file=str(config_path))
+    precision = "bf16" if str(config.get("torch_dtype", config.get("dtype", "bfloat16"))) != "float16" else "fp16"
+    quant = config.get("quantization_config") or {}
+    method = str(quant.get("quant_method", "")).lower()
+    if method in ("fp8", "compressed-tensors") and "fp8" in json.dumps(quant).lower():
+        precision = "fp8"
+    elif method == "mxfp4":
+        precision = "mxfp4"
+    elif method in ("awq", "gptq"):
+        precision = "int4" if int(quant.get("bits", 4)) == 4 else "int8"
+    return CatalogModel(
+        id=model_id, config=config, native_precision=precision, published={}, in_catalog=False
+    )

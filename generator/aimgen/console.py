@@ -1,0 +1,72 @@
+"""The one console: messages to stderr, artifacts to stdout.
+
+On a terminal messages are human lines (coloured unless NO_COLOR is set); elsewhere (CI logs, pods)
+they are JSON lines with stable keys: ts, level, event, message and any fields. AIMGEN_LOG_FORMAT
+(text|json) overrides the choice. Secrets never reach here: callers pass no tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any, TextIO
+
+_COLOURS = {"error": "\033[31m", "warning": "\033[33m", "info": "", "debug": "\033[2m"}
+_RESET = "\033[0m"
+
+
+class Console:
+    def __init__(self, stream: TextIO | None = None, fmt: str | None = None):
+        self._stream = stream
+        self._fmt = fmt
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream or sys.stderr
+
+    @property
+    def is_terminal(self) -> bool:
+        return hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def format(self) -> str:
+        chosen = self._fmt or os.environ.get("AIMGEN_LOG_FORMAT", "").lower()
+        if chosen in ("text", "json"):
+            return chosen
+        return "text" if self.is_terminal else "json"
+
+    def emit(self, level: str, event: str, message: str = "", **fields: Any) -> None:
+        if self.format() == "json":
+            record = {
+                "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z",
+                "level": level,
+                "event": event,
+            }
+            if message:
+                record["message"] = message
+            record.update(fields)
+            self.stream.write(json.dumps(record, default=str, sort_keys=False) + "\n")
+        else:
+            text = message or event
+            extra = " ".join(f"{k}={v}" for k, v in fields.items())
+            line = f"{text} {extra}".rstrip() if extra else text
+            if level in ("error", "warning"):
+                line = f"{level}: {line}"
+            colour = _COLOURS.get(level, "")
+            if colour and self.is_terminal and not os.environ.get("NO_COLOR"):
+                line = f"{colour}{line}{_RESET}"
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def error(self, message: str, event: str = "error", **fields: Any) -> None:
+        self.emit("error", event, message, **fields)
+
+    def warning(self, message: str, event: str = "warning", **fields: Any) -> None:
+        self.emit("warning", event, message, **fields)
+
+    def info(self, message: str, event: str = "info", **fields: Any) -> None:
+        self.emit("info", event, message, **fields)
+
+
+console = Console()

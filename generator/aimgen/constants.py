@@ -1,0 +1,44 @@
+"""API groups, versions, kinds, label keys and resource names: the one place they are spelled."""
+
+KSERVE_GROUP = "serving.kserve.io"
+KSERVE_V1ALPHA1 = f"{KSERVE_GROUP}/v1alpha1"
+KSERVE_V1BETA1 = f"{KSERVE_GROUP}/v1beta1"
+KIND_SERVING_RUNTIME = "ServingRuntime"
+KIND_CLUSTER_SERVING_RUNTIME = "ClusterServingRuntime"
+KIND_INFERENCE_SERVICE = "InferenceService"
+
+MONITORING_V1 = "monitoring.coreos.com/v1"
+KEDA_V1ALPHA1 = "keda.sh/v1alpha1"
+GATEWAY_V1 = "gateway.networking.k8s.io/v1"
+
+# KServe annotations
+ANN_DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
+ANN_AUTOSCALER_CLASS = "serving.kserve.io/autoscalerClass"
+DEPLOYMENT_MODE_RAW = "RawDeployment"
+
+# AMD GPU operator / device plugin
+GPU_RESOURCE = "amd.com/gpu"
+LABEL_GPU_PRODUCT = "amd.com/gpu.product-name"
+LABEL_GPU_DEVICE_ID = "amd.com/gpu.device-id"
+LABEL_GPU_FAMILY = "amd.com/gpu.family"
+LABEL_GPU_VRAM = "amd.com/gpu.vram"
+
+# Our own labels
+LABEL_NAME = "app.kubernetes.io/name"
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+LABEL_COMPONENT = "app.kubernetes.io/component"
+LABEL_PART_OF = "app.kubernetes.io/part-of"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_VERSION = "app.kubernetes.io/version"
+ANN_PROFILE = "aim-engine.amd.com/profile"
+ANN_MODEL = "aim-engine.amd.com/model"
+PART_OF = "aim-engine"
+
+SERVING_CONTAINER = "kserve-container"
+SERVING_PORT = 8080
+CACHE_MOUNT_PATH = "/models"
+SHM_MOUNT_PATH = "/dev/shm"
+
+PRECISIONS = ("bf16", "fp16", "fp8", "int8", "int4", "mxfp4")
+BACKENDS = ("vllm", "sglang")
+METRICS = ("latency", "throughput")

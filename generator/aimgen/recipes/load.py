@@ -1,0 +1,88 @@
+"""Load every recipe under recipes/models/ into profiles, checking schema and cross-references."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from aimgen import paths
+from aimgen.catalog.gpus import load_gpus
+from aimgen.catalog.models import load_models
+from aimgen.findings import ERROR, Finding
+from aimgen.loading import InvalidDocument, load_checked
+from aimgen.recipes.model import Profile
+from aimgen.yamlio import line_of
+
+
+def recipe_files() -> list[Path]:
+    return sorted((paths.recipes_dir() / "models").glob("*.yaml"))
+
+
+def profiles_from(data: dict, file: str) -> list[Profile]:
+    return [
+        Profile(
+            model=data["model"],
+            gpu=p["gpu"],
+            gpus=p["gpus"],
+            precision=p["precision"],
+            backend=p["backend"],
+            metric=p["metric"],
+            args=dict(p["args"]),
+            env=dict(p.get("env", {})),
+            source=dict(p["source"]),
+            checkpoint=p.get("checkpoint"),
+            revision=p.get("revision"),
+            nodes=p.get("nodes", 1),
+            trust_remote_code_reason=(p.get("trust_remote_code") or {}).get("reason"),
+            file=file,
+            index=i,
+        )
+        for i, p in enumerate(data["profiles"])
+    ]
+
+
+def cross_check(profiles: list[Profile], file: str, lines: dict) -> list[Finding]:
+    """What the schema cannot say: known model and GPU, unique keys, trust_remote_code only with a reason."""
+    gpus, models = load_gpus(), load_models()
+    findings: list[Finding] = []
+    seen: dict[tuple, int] = {}
+
+    def add(index: int, field_: str, message: str) -> None:
+        line = line_of(lines, ("profiles", index, field_))
+        findings.append(Finding(ERROR, "RECIPE", f"{file}:{line}" if line else file, f"profiles[{index}].{field_}", message))
+
+    for p in profiles:
+        if p.model not in models:
+            findings.append(Finding(ERROR, "RECIPE", file, "model", f"model {p.model!r} is not in recipes/catalog/models.yaml; add it there first"))
+            break
+        if p.gpu not in gpus:
+            add(p.index, "gpu", f"unknown GPU {p.gpu!r}; known: {', '.join(sorted(gpus))}")
+        elif not gpus[p.gpu].supports(p.precision):
+            add(p.index, "precision", f"{p.gpu} ({gpus[p.gpu].gfx}) cannot run {p.precision}; use bf16 or a GPU that supports it")
+        if p.key in seen:
+            add(p.index, "metric", f"duplicate profile: same gpu/gpus/precision/backend/metric as profiles[{seen[p.key]}]")
+        seen.setdefault(p.key, p.index)
+        if p.args.get("trust-remote-code") and not p.trust_remote_code_reason:
+            add(p.index, "args", "trust-remote-code is off unless the profile says why: add trust_remote_code: {reason: ...}")
+    return findings
+
+
+def load_recipe(path: Path) -> list[Profile]:
+    data, lines = load_checked(path, "recipe", "recipe")
+    profiles = profiles_from(data, str(path))
+    findings = cross_check(profiles, str(path), lines)
+    if findings:
+        raise InvalidDocument(findings)
+    return profiles
+
+
+@lru_cache(maxsize=None)
+def load_all_profiles() -> tuple[Profile, ...]:
+    out: list[Profile] = []
+    for path in recipe_files():
+        out.extend(load_recipe(path))
+    return tuple(out)
+
+
+def profiles_for(model_id: str) -> list[Profile]:
+    return [p for p in load_all_profiles() if p.model == model_id]

@@ -1,0 +1,38 @@
+"""Typed recipe profiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Profile:
+    model: str  # catalog model id
+    gpu: str
+    gpus: int
+    precision: str
+    backend: str
+    metric: str
+    args: dict[str, Any] = field(hash=False)
+    env: dict[str, str] = field(hash=False)
+    source: dict[str, str] = field(hash=False)
+    checkpoint: str | None = None
+    revision: str | None = None
+    nodes: int = 1
+    trust_remote_code_reason: str | None = None
+    file: str = ""  # where it was read, for messages
+    index: int = 0  # position in the file's profiles list
+
+    @property
+    def key(self) -> tuple[str, str, int, str, str, str]:
+        return (self.model, self.gpu, self.gpus, self.precision, self.backend, self.metric)
+
+    @property
+    def id(self) -> str:
+        slug = self.model.split("/", 1)[1].lower().replace(".", "-").replace("_", "-")
+        return f"{slug}-{self.gpu}-x{self.gpus}-{self.precision}-{self.backend}-{self.metric}"
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}: profiles[{self.index}]"
