@@ -41,8 +41,8 @@ def _mount() -> None:
 def run(argv: list[str] | None = None) -> int:
     _mount()
     try:
-        app(args=argv, standalone_mode=False, prog_name="aimgen")
-        return 0
+        rc = app(args=argv, standalone_mode=False, prog_name="aimgen")
+        return rc if isinstance(rc, int) else 0
     except AimgenError as exc:
         console.error(exc.line(), event="failed")
         return exc.exit_code
