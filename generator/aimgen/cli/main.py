@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from aimgen import __version__
@@ -38,26 +37,44 @@ def _mount() -> None:
     from aimgen.cli import commands  # noqa: F401
 
 
+def _click_exceptions() -> tuple[type, type, type, type]:
+    """(Exit, Abort, UsageError, ClickException) of whichever click this Typer runs on: Typer ≥ 0.29 vendors its
+    own copy (typer._click), older Typers use click itself."""
+    try:
+        from typer._click import exceptions as ce
+
+        return typer.Exit, typer.Abort, ce.UsageError, ce.ClickException
+    except ImportError:
+        import click
+
+        return click.exceptions.Exit, click.exceptions.Abort, click.UsageError, click.ClickException
+
+
 def run(argv: list[str] | None = None) -> int:
     _mount()
+    exit_exc, abort_exc, usage_exc, click_exc = _click_exceptions()
     try:
         rc = app(args=argv, standalone_mode=False, prog_name="aimgen")
         return rc if isinstance(rc, int) else 0
     except AimgenError as exc:
         console.error(exc.line(), event="failed")
         return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except exit_exc as exc:
+        return int(getattr(exc, "exit_code", 0) or 0)
+    except abort_exc:
         console.error("aborted", event="aborted")
         return 130
-    except click.UsageError as exc:
-        hint = f" (see 'aimgen {exc.ctx.command_path.split(' ', 1)[1] if exc.ctx and ' ' in exc.ctx.command_path else ''} --help')"
-        console.error(f"{exc.format_message()}{hint}", event="usage")
+    except usage_exc as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            return EXIT_USAGE  # the help text was printed: that is the message
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        console.error(f"{message}{where}", event="usage")
         return EXIT_USAGE
-    except click.ClickException as exc:
+    except click_exc as exc:
         console.error(exc.format_message(), event="failed")
-        return exc.exit_code
+        return getattr(exc, "exit_code", EXIT_INVALID)
     except KeyboardInterrupt:
         console.error("interrupted", event="interrupted")
         return 130

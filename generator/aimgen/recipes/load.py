@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from aimgen import paths
+from aimgen.catalog.compat import runnable
 from aimgen.catalog.gpus import load_gpus
 from aimgen.catalog.models import load_models
 from aimgen.findings import ERROR, Finding
@@ -57,7 +58,7 @@ def cross_check(profiles: list[Profile], file: str, lines: dict) -> list[Finding
             break
         if p.gpu not in gpus:
             add(p.index, "gpu", f"unknown GPU {p.gpu!r}; known: {', '.join(sorted(gpus))}")
-        elif not gpus[p.gpu].supports(p.precision):
+        elif not runnable(gpus[p.gpu], p.precision, models[p.model]):
             add(p.index, "precision", f"{p.gpu} ({gpus[p.gpu].gfx}) cannot run {p.precision}; use bf16 or a GPU that supports it")
         if p.key in seen:
             add(p.index, "metric", f"duplicate profile: same gpu/gpus/precision/backend/metric as profiles[{seen[p.key]}]")
@@ -77,12 +78,25 @@ def load_recipe(path: Path) -> list[Profile]:
 
 
 @lru_cache(maxsize=None)
+def _load_cached(path: Path) -> tuple[Profile, ...]:
+    return tuple(load_recipe(path))
+
+
 def load_all_profiles() -> tuple[Profile, ...]:
     out: list[Profile] = []
     for path in recipe_files():
-        out.extend(load_recipe(path))
+        out.extend(_load_cached(path))
     return tuple(out)
 
 
+def recipe_path(model_id: str) -> Path:
+    """Each model's recipe lives in recipes/models/<repo name, lower-case>.yaml (a test holds every file to it)."""
+    return paths.recipes_dir() / "models" / f"{model_id.split('/')[-1].lower()}.yaml"
+
+
 def profiles_for(model_id: str) -> list[Profile]:
-    return [p for p in load_all_profiles() if p.model == model_id]
+    # Read one file, not the whole catalog: `aimgen render` start-up stays flat as recipes grow.
+    path = recipe_path(model_id)
+    if not path.exists():
+        return []
+    return [p for p in _load_cached(path) if p.model == model_id]

@@ -1,0 +1,110 @@
+"""Checks on recipe profiles beyond schema and catalog: flags current engines removed, settings aimgen
+renders itself, quick-reduce on one GPU, ROCm env without a stated reason, and citations that resolve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from aimgen.findings import ERROR, Finding
+from aimgen.recipes.model import Profile
+
+# vLLM flags that older AMD guides pass but current vLLM (checked against 0.22 and 0.33) rejects.
+REMOVED_VLLM_FLAGS = {
+    "swap-space": "CPU swap space is gone from vLLM's engine args",
+    "max-seq-len-to-capture": "graph capture sizes are derived automatically now",
+    "num-scheduler-steps": "multi-step scheduling went with the V0 engine",
+    "disable-log-requests": "request logging is off by default; enable-log-requests turns it on",
+    "use-v2-block-manager": "removed with the V0 engine",
+    "disable-detokenize": "a benchmark_throughput option, not a serve flag",
+}
+# VLLM_* variables from older guides that current vLLM no longer declares in vllm/envs.py.
+REMOVED_VLLM_ENV = {
+    "VLLM_USE_V1", "VLLM_USE_TRITON_FLASH_ATTN", "VLLM_V1_USE_PREFILL_DECODE_ATTENTION", "VLLM_USE_AITER_UNIFIED_ATTENTION",
+    "VLLM_ROCM_USE_AITER_TRITON_BF16_GEMM", "VLLM_ROCM_USE_AITER_FUSED_MOE_A16W4", "VLLM_USE_AITER_TRITON_ROPE",
+    "VLLM_ROCM_USE_AITER_TRITON_LINEAR", "VLLM_TRITON_FP4_GEMM_USE_ASM", "VLLM_ROCM_USE_AITER_TRITON_FUSED_ROPE_ZEROS_KV_CACHE",
+    "VLLM_ROCM_USE_AITER_PAGED_ATTN", "VLLM_ALL2ALL_BACKEND",
+}
+# aimgen derives these from gpus/nodes and the deployment; a recipe that sets them would fight the renderer.
+TP_FLAGS = {"tensor-parallel-size", "tp", "tp-size"}  # vLLM and SGLang spellings
+PP_FLAGS = {"pipeline-parallel-size", "pp", "pp-size"}
+SERVER_FLAGS = {"model", "model-path", "host", "port", "served-model-name", "download-dir", "uds"}
+RENDERED_FLAGS = TP_FLAGS | PP_FLAGS | SERVER_FLAGS
+QUICK_REDUCE_ENV = ("VLLM_ROCM_QUICK_REDUCE_QUANTIZATION", "ROCM_QUICK_REDUCE_QUANTIZATION")
+# Engine-declared variables need no justification; anything else (HSA_, NCCL_, RCCL_, HIP_, AMDGCN_...) must be named in source.note.
+ENGINE_ENV_PREFIXES = ("VLLM_", "SGLANG_")
+
+
+def lint_profile(p: Profile, known_refs: set[str] | None) -> list[Finding]:
+    out: list[Finding] = []
+
+    def err(field: str, message: str) -> None:
+        out.append(Finding(ERROR, "RECIPE-LINT", p.file, f"profiles[{p.index}].{field}", message))
+
+    for name in p.args:
+        if p.backend == "vllm" and name in REMOVED_VLLM_FLAGS:
+            err(f"args.{name}", f"--{name} is not a flag of current vLLM ({REMOVED_VLLM_FLAGS[name]}); remove it")
+        if name in RENDERED_FLAGS:
+            err(f"args.{name}", f"--{name} is set by aimgen (from gpus, nodes and the deployment); remove it from args")
+    for name in p.env:
+        if p.backend == "vllm" and name in REMOVED_VLLM_ENV:
+            err(f"env.{name}", f"{name} is not read by current vLLM; remove it")
+        if name in QUICK_REDUCE_ENV and p.gpus < 2:
+            err(f"env.{name}", "quick-reduce quantizes all-reduce between GPUs; it only belongs in profiles with gpus > 1")
+        if not name.startswith(ENGINE_ENV_PREFIXES) and name not in p.source.get("note", ""):
+            err(f"env.{name}", f"{name} is not an engine setting; say why it is set by naming it in source.note")
+    ref = p.source.get("ref")
+    if ref and known_refs is not None and ref not in known_refs:
+        err("source.ref", f"{ref!r} is not a record id in amd/reference-configs.yaml")
+    return out
+
+
+def lint_profiles(profiles: Iterable[Profile], known_refs: set[str] | None = None) -> list[Finding]:
+    return [f for p in profiles for f in lint_profile(p, known_refs)]
+
+
+def reference_ids(path: Path) -> set[str] | None:
+    """Record ids of the shared expert reference configs, or None where that file is not shipped (runtime image)."""
+    import yaml
+
+    try:
+        # 2,400 lines: the C loader keeps `recipes check` quick where libyaml is built in
+        records = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError):
+        return None
+    if not isinstance(records, list):
+        return None
+    return {r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)}
+
+
+def check_recipes(files: list[Path] | None = None) -> tuple[list[Finding], int]:
+    """Every finding for the given recipe files (default: all of recipes/models/) and how many profiles loaded."""
+    from aimgen import paths
+    from aimgen.catalog.gpus import load_gpus
+    from aimgen.catalog.models import load_models
+    from aimgen.errors import InvalidInput
+    from aimgen.loading import InvalidDocument
+    from aimgen.recipes.load import load_recipe, recipe_files
+
+    findings: list[Finding] = []
+    count = 0
+    try:  # a broken catalog would otherwise be reported once per recipe file
+        load_gpus()
+        load_models()
+    except InvalidDocument as exc:
+        return list(exc.findings), 0
+    except InvalidInput as exc:
+        return [Finding(ERROR, "CATALOG", exc.file or "", exc.path or "", exc.message)], 0
+    refs = reference_ids(paths.shared_dir() / "amd" / "reference-configs.yaml")
+    for path in files if files is not None else recipe_files():
+        try:
+            profiles = load_recipe(Path(path))
+        except InvalidDocument as exc:
+            findings.extend(exc.findings)
+            continue
+        except InvalidInput as exc:
+            findings.append(Finding(ERROR, "RECIPE", exc.file or str(path), exc.path or "", exc.message))
+            continue
+        count += len(profiles)
+        findings.extend(lint_profiles(profiles, refs))
+    return findings, count
