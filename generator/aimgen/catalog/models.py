@@ -20,6 +20,8 @@ class CatalogModel:
     revision: str | None = None
     native_precision: str = "bf16"
     checkpoints: dict[str, str] = field(default_factory=dict, hash=False)
+    # quantization_config of each pre-quantized checkpoint (e.g. block FP8), which the planner's divisibility checks need
+    checkpoint_quantization: dict[str, dict] = field(default_factory=dict, hash=False)
     trust_remote_code: bool = False
     aliases: tuple[str, ...] = ()
     published: dict[str, Any] = field(default_factory=dict, hash=False)
@@ -41,6 +43,7 @@ def load_models() -> dict[str, CatalogModel]:
             revision=m.get("revision"),
             native_precision=m.get("native_precision", "bf16"),
             checkpoints=dict(m.get("checkpoints", {})),
+            checkpoint_quantization=dict(m.get("checkpoint_quantization", {})),
             trust_remote_code=m.get("trust_remote_code", False),
             aliases=tuple(m.get("aliases", ())),
             published=dict(m["published"]),
