@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from functools import lru_cache
 from typing import Any
@@ -19,12 +20,20 @@ def load_schema(name: str) -> dict:
     return json.loads(path.read_text())
 
 
+def _unknown_keys(error: jsonschema.ValidationError) -> list[str]:
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return []
+    return sorted(set(error.instance) - set(error.schema.get("properties", {})), key=str)
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        extra = _unknown_keys(error)
+        close = difflib.get_close_matches(str(extra[0]), allowed, n=1) if extra else []
+        hint = f"; did you mean {close[0]!r}?" if close else ""
         names = ", ".join(repr(e) for e in extra)
-        return f"unknown field {names}; allowed: {', '.join(allowed)}"
+        return f"unknown field {names}{hint} (allowed: {', '.join(allowed)})"
     if error.validator == "enum":
         return f"{error.instance!r} is not one of: {', '.join(map(str, error.validator_value))}"
     if error.validator == "required":
@@ -41,7 +50,8 @@ def check(data: Any, schema_name: str, source: str, lines: dict | None = None, c
     for error in sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
         # oneOf/anyOf report their most specific sub-error: that names the field a user got wrong.
         best = jsonschema.exceptions.best_match([error]) if error.context else error
-        path = tuple(best.absolute_path)
+        # An unknown key is reported where it stands, not at its parent.
+        path = tuple(best.absolute_path) + tuple(_unknown_keys(best)[:1])
         line = line_of(lines or {}, path)
         where = f"{source}:{line}" if line else source
         findings.append(Finding(ERROR, code, where, json_path(path) or "(top)", _describe(best)))

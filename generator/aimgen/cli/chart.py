@@ -1,0 +1,35 @@
+"""`aimgen chart sync|check`: keep the chart's profile table in step with recipes/."""
+
+from __future__ import annotations
+
+import typer
+
+from aimgen.cli.main import app
+from aimgen.console import console
+from aimgen.errors import InvalidInput
+
+chart_app = typer.Typer(help="Keep charts/aim-engine in step with the recipes.", no_args_is_help=True)
+app.add_typer(chart_app, name="chart")
+
+
+@chart_app.command("sync")
+def sync_cmd() -> None:
+    """Compile recipes/ and the catalog into charts/aim-engine (files/profiles.json, values.schema.json enums)."""
+    from aimgen.chart_table import chart_files
+    from aimgen.output import write_artifact
+
+    for path, text in chart_files():
+        write_artifact(text, str(path))
+        console.info(f"wrote {path}", event="chart_sync")
+
+
+@chart_app.command("check")
+def check_cmd() -> None:
+    """Exit 1 when a generated chart file is stale (run `aimgen chart sync`)."""
+    from aimgen.chart_table import chart_files
+
+    for path, text in chart_files():
+        current = path.read_text() if path.exists() else ""
+        if current != text:
+            raise InvalidInput("generated chart file is stale: run `aimgen chart sync` and commit the result", file=str(path))
+    console.info("chart profile table and schema enums are up to date", event="chart_check")

@@ -1,0 +1,38 @@
+"""`aimgen explain`: why this profile, these GPUs and these flags, with the arithmetic."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from typing_extensions import Annotated
+
+from aimgen.cli import options as o
+from aimgen.cli.main import app
+
+
+@app.command("explain")
+def explain_cmd(
+    models: o.Models,
+    gpu: o.Gpu = None,
+    gpus: o.Gpus = None,
+    precision: o.Precision = None,
+    backend: o.Backend = "vllm",
+    metric: o.Metric = "latency",
+    node_pool: o.NodePoolFile = None,
+    model_config: o.ModelConfig = None,
+    max_model_len: o.MaxModelLen = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output with stable keys.")] = False,
+) -> None:
+    """Explain the decision for MODEL on a GPU: selected profile or plan, fallbacks, memory arithmetic."""
+    from aimgen.compose import decide
+    from aimgen.explain import explain_dict, explain_text
+    from aimgen.names import model_name
+
+    _, requests = o.build_requests(models, gpu, gpus, precision, backend, metric, node_pool, model_config, max_model_len)
+    decisions = [decide(r, model_name(r.model.id)) for r in requests]
+    if as_json:
+        payload = [explain_dict(d) for d in decisions]
+        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, default=str))
+    else:
+        typer.echo("\n\n".join(explain_text(d) for d in decisions))

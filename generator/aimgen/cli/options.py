@@ -1,0 +1,53 @@
+"""Options shared by render, values and explain, and the one function that turns them into requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from aimgen.errors import UsageError
+
+Models = Annotated[List[str], typer.Argument(help="Model id(s): catalog ids (see `aimgen list models`) or any id with --model-config.", show_default=False)]
+Gpu = Annotated[Optional[str], typer.Option("--gpu", help="GPU type, e.g. mi300x (see `aimgen list gpus`). Required unless --node-pool names it.")]
+Gpus = Annotated[Optional[int], typer.Option("--gpus", help="GPUs per replica (1, 2, 4, 8…); default: the recipe's choice or the planner's minimum.")]
+Precision = Annotated[Optional[str], typer.Option("--precision", help="bf16 | fp16 | fp8 | int8 | int4 | mxfp4; default: the model's native precision where the GPU runs it.")]
+Backend = Annotated[str, typer.Option("--backend", help="Serving engine: vllm | sglang.")]
+Metric = Annotated[str, typer.Option("--metric", help="Optimise for latency | throughput.")]
+NodePoolFile = Annotated[Optional[Path], typer.Option("--node-pool", help="Node pool YAML (schemas/node-pool.schema.json): GPUs per node, labels, tolerations.")]
+ModelConfig = Annotated[Optional[Path], typer.Option("--model-config", help="config.json of a model not in the catalog (planned from its architecture).")]
+MaxModelLen = Annotated[Optional[int], typer.Option("--max-model-len", min=256, help="Context length to serve (never above the model's maximum).")]
+
+
+def resolve_pool(gpu: str | None, node_pool: Path | None):
+    # Catalog imports pull in jsonschema: load them when a command runs, not when the CLI starts.
+    from aimgen.catalog.gpus import get_gpu
+    from aimgen.catalog.nodepool import default_pool, load_node_pool
+
+    if node_pool is not None:
+        return load_node_pool(node_pool, gpu_override=gpu)
+    if not gpu:
+        raise UsageError("--gpu is required (e.g. --gpu mi300x) unless --node-pool gives the GPU type")
+    return default_pool(get_gpu(gpu))
+
+
+def build_requests(models: list[str], gpu: str | None, gpus: int | None, precision: str | None, backend: str,
+                   metric: str, node_pool: Path | None, model_config: Path | None,
+                   max_model_len: int | None):
+    from aimgen.catalog.models import get_model, model_from_config
+    from aimgen.select import Request
+
+    pool = resolve_pool(gpu, node_pool)
+    if model_config is not None and len(models) != 1:
+        raise UsageError("--model-config describes one model: give exactly one MODEL with it")
+    requests = []
+    for model_id in models:
+        if model_config is not None:
+            model = model_from_config(model_id, model_config)
+        else:
+            model = get_model(model_id)
+        requests.append(Request(model=model, pool=pool, gpus=gpus, precision=precision, backend=backend,
+                                metric=metric, max_model_len=max_model_len))
+    return pool, requests

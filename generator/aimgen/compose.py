@@ -1,0 +1,267 @@
+"""Requests → one DeploymentSpec: select (recipe or planner), size, and fill every decided field."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from aimgen.catalog.nodepool import NodePool
+from aimgen.constants import CACHE_MOUNT_PATH
+from aimgen.errors import UsageError
+from aimgen.names import dns_label, model_name
+from aimgen.render.monitoring import startup_grace_minutes
+from aimgen.render.values import cache_gib
+from aimgen.select import Request, Selection, select
+from aimgen.spec import (
+    AutoscalingSpec,
+    CacheSpec,
+    DeploymentSpec,
+    ExposureSpec,
+    MonitoringSpec,
+    Placement,
+    Probes,
+    RuntimeSpec,
+    ServingSpec,
+)
+
+GIB = 1024**3
+# Startup allowance: kernel JIT/graph capture take minutes on a cold node; weights load at ≥ 256 MiB/s from a PVC.
+STARTUP_BASE_SECONDS = 600
+STARTUP_SECONDS_PER_GIB = 4
+SHM_GIB_PER_GPU = 8
+SHM_MAX_GIB = 64
+AIMGEN_IMAGE = "ghcr.io/aim-engine/aimgen:0.1.0"
+
+
+@dataclass(frozen=True)
+class Options:
+    name: str | None = None
+    namespace: str = "default"
+    cluster_runtime: bool = False
+    prefetch_job: bool = False
+    init_container: bool = True
+    cache_enabled: bool = True
+    existing_claim: str | None = None
+    cache_size: str | None = None
+    hf_token_secret: str | None = None  # "name" or "name:key"
+    monitoring: bool = False
+    autoscale: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One served model: what was selected and the arithmetic behind it."""
+
+    selection: Selection
+    plan: Any  # aimgen.planning Plan (numbers and reasons)
+    serving: ServingSpec
+    runtime: RuntimeSpec
+    notes: tuple[str, ...] = field(default=())
+
+
+def startup_failure_threshold(weights_bytes: int, period_seconds: int) -> int:
+    seconds = STARTUP_BASE_SECONDS + STARTUP_SECONDS_PER_GIB * weights_bytes / GIB
+    return max(30, math.ceil(seconds / period_seconds))
+
+
+def shm_size(gpus: int) -> str:
+    return f"{min(SHM_MAX_GIB, SHM_GIB_PER_GPU * gpus)}Gi"
+
+
+def flag(name: str, value: Any) -> str:
+    """One engine flag as `--name=value`; True is a bare flag; objects are compact JSON."""
+    if value is True:
+        return f"--{name}"
+    if isinstance(value, (dict, list)):
+        return f"--{name}={json.dumps(value, separators=(',', ':'), sort_keys=True)}"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"--{name}={value}"
+
+
+def engine_args(runtime, *, checkpoint: str, served_name: str, revision: str | None, tp: int, pp: int,
+                args: dict[str, Any]) -> tuple[str, ...]:
+    """The serving container's argv after the runtime command: model, identity, parallelism, then the profile."""
+    names = runtime.flag_names
+    out: list[str] = []
+    if runtime.model_arg == "positional":
+        out.append(checkpoint)
+    else:
+        out.append(flag(runtime.model_arg, checkpoint))
+    out.append(flag(names["served_model_name"], served_name))
+    out.append(flag(names["port"], runtime.port))
+    out.append(flag(names["tensor_parallel_size"], tp))
+    if pp > 1:
+        out.append(flag(names["pipeline_parallel_size"], pp))
+    if revision:
+        out.append(flag(names["revision"], revision))
+    reserved = {names[k] for k in ("served_model_name", "port", "tensor_parallel_size", "pipeline_parallel_size", "revision")}
+    for key, value in args.items():
+        if key in reserved or value is False or value is None:
+            continue
+        out.append(flag(key, value))
+    return tuple(out)
+
+
+def _runtime_spec(runtime, gfx: str, cluster: bool) -> RuntimeSpec:
+    image = runtime.image_for(gfx)
+    return RuntimeSpec(
+        name=dns_label(f"aim-{runtime.name}-{gfx}"),
+        plugin=runtime.name,
+        engine=runtime.engine,
+        engine_version=runtime.engine_version,
+        image=image,
+        command=tuple(runtime.command),
+        port=runtime.port,
+        health_path=runtime.health_path,
+        metrics_path=runtime.metrics_path,
+    )
+
+
+def decide(req: Request, name: str) -> Decision:
+    return realize(select(req), name)
+
+
+def realize(selection: Selection, name: str) -> Decision:
+    """A selection made concrete: parallelism, engine argv, env, sizes."""
+    from aimgen.cache.plan import cache_size_bytes
+    from aimgen.planning.planner import fit_check, plan
+    from aimgen.runtimes._interim import runtime_for_backend  # INTERIM: real registry pending
+
+    req = selection.request
+    model, gpu = req.model, req.pool.gpu
+    profile = selection.profile
+    if profile is None:
+        the_plan = plan(model, req.pool, precision=selection.precision, metric=selection.metric,
+                        backend=selection.backend, gpus=req.gpus, max_model_len=req.max_model_len)
+        tp, pp, nodes = the_plan.tensor_parallel_size, the_plan.pipeline_parallel_size, the_plan.nodes
+        args = dict(the_plan.args)
+        env = dict(the_plan.env)
+        checkpoint = model.checkpoints.get(selection.precision, model.id)
+        revision = model.revision
+        profile_id = f"planned-{model_name(model.id)}-{gpu.name}-x{tp * pp}-{selection.precision}-{selection.metric}"
+        source_title = "planned from the model architecture (no recipe profile)"
+    else:
+        nodes = profile.nodes
+        pp = profile.nodes
+        tp = profile.gpus // profile.nodes
+        args = dict(profile.args)
+        if req.max_model_len:
+            args["max-model-len"] = req.max_model_len
+        env = dict(profile.env)
+        checkpoint = profile.checkpoint or model.checkpoints.get(profile.precision, model.id)
+        revision = profile.revision or (model.revision if checkpoint == model.id else None)
+        profile_id = profile.id
+        source_title = profile.source["title"]
+        the_plan = fit_check(
+            model, gpu, profile.precision, tp, pp,
+            max_model_len=args.get("max-model-len") or args.get("context-length"),
+            max_num_seqs=args.get("max-num-seqs") or args.get("max-running-requests"),
+            gpu_memory_utilization=args.get("gpu-memory-utilization") or args.get("mem-fraction-static"),
+        )
+    runtime = runtime_for_backend(selection.backend)
+    runtime_spec = _runtime_spec(runtime, gpu.gfx, False)
+    argv = engine_args(runtime, checkpoint=checkpoint, served_name=model.id, revision=revision, tp=tp, pp=pp, args=args)
+    weights = int(the_plan.weights_bytes)
+    # The cache holds the checkpoint as published (bf16 files that vLLM quantizes at load, DeepSeek's MTP layer);
+    # start-up reads it all, so both the claim and the startup probe are sized to it.
+    on_disk = int(getattr(the_plan, "checkpoint_bytes", weights) or weights)
+    probes = Probes(
+        path=runtime.health_path,
+        startup_failure_threshold=startup_failure_threshold(on_disk, Probes.period_seconds),
+    )
+    gpus_per_pod = tp * pp // nodes
+    serving = ServingSpec(
+        name=name,
+        model=model.id,
+        checkpoint=checkpoint,
+        revision=revision,
+        profile_id=profile_id,
+        source=selection.source,
+        source_title=source_title,
+        gpu=gpu.name,
+        gpus=gpus_per_pod,
+        precision=selection.precision,
+        backend=selection.backend,
+        metric=selection.metric,
+        nodes=nodes,
+        tensor_parallel_size=tp,
+        pipeline_parallel_size=pp,
+        runtime=runtime_spec.name,
+        args=argv,
+        env=tuple(sorted(env.items())),
+        shm_size=shm_size(gpus_per_pod),
+        weights_bytes=weights,
+        cache_bytes=cache_size_bytes(on_disk),
+        probes=probes,
+    )
+    return Decision(selection, the_plan, serving, runtime_spec)
+
+
+def _token_secret(value: str | None) -> tuple[str, str] | None:
+    if not value:
+        return None
+    name, _, key = value.partition(":")
+    if not name or dns_label(name) != name:
+        raise UsageError(f"--hf-token-secret {value!r}: expected SECRET_NAME[:KEY] with a valid Secret name")
+    return (name, key or "token")
+
+
+def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options: Options) -> tuple[DeploymentSpec, list[Decision]]:
+    """Build the spec for one release serving one or more models."""
+    if not requests:
+        raise UsageError("nothing to render: give a MODEL")
+    decisions: list[Decision] = []
+    used: set[str] = set()
+    for req, explicit in requests:
+        name = dns_label(explicit, 45) if explicit else model_name(req.model.id)
+        if name in used:
+            raise UsageError(f"two deployments would both be named {name!r}; give each a distinct name")
+        used.add(name)
+        decisions.append(decide(req, name))
+    release = dns_label(options.name) if options.name else decisions[0].serving.name
+    replicas = options.autoscale or (1, 1)
+    services = [
+        ServingSpec(**{**d.serving.__dict__, "min_replicas": replicas[0], "max_replicas": replicas[1]})
+        for d in decisions
+    ]
+    runtimes = tuple({d.runtime.name: d.runtime for d in decisions}.values())
+    cache = CacheSpec(
+        enabled=options.cache_enabled,
+        claim_name=options.existing_claim or dns_label(f"{release}-cache"),
+        existing_claim=options.existing_claim,
+        size=options.cache_size or f"{sum(cache_gib(s) for s in services)}Gi",
+        storage_class=pool.storage_class,
+        access_mode=pool.cache_access_mode,
+        mount_path=CACHE_MOUNT_PATH,
+        prefetch_job=options.prefetch_job and options.cache_enabled,
+        init_container=options.init_container and options.cache_enabled,
+        image=AIMGEN_IMAGE,
+    )
+    placement = Placement(
+        node_selector=tuple(sorted(pool.node_selector.items())),
+        device_ids=pool.gpu.device_ids if pool.match_device_ids else (),
+        tolerations=pool.tolerations,
+        priority_class_name=pool.priority_class_name,
+        cpu_per_gpu=pool.cpu_per_gpu,
+        memory_gib_per_gpu=pool.memory_gib_per_gpu,
+    )
+    autoscaling = AutoscalingSpec(enabled=True, min_replicas=options.autoscale[0], max_replicas=options.autoscale[1]) \
+        if options.autoscale else AutoscalingSpec()
+    spec = DeploymentSpec(
+        release=release,
+        namespace=options.namespace,
+        runtimes=runtimes,
+        services=tuple(services),
+        cluster_runtime=options.cluster_runtime,
+        cache=cache,
+        placement=placement,
+        hf_token_secret=_token_secret(options.hf_token_secret),
+        service_account=dns_label(f"{release}-serving"),
+        monitoring=MonitoringSpec(enabled=options.monitoring, startup_grace_minutes=startup_grace_minutes(services)),
+        autoscaling=autoscaling,
+        exposure=ExposureSpec(),
+    )
+    return spec, decisions

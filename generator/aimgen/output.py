@@ -1,0 +1,33 @@
+"""Write an artifact to stdout or, atomically, to a file: a failed run never leaves a half-written file."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from aimgen.errors import InvalidInput
+
+
+def write_artifact(text: str, out: str | None) -> None:
+    if out in (None, "-"):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(out)
+    if target.is_dir():
+        raise InvalidInput("output path is a directory; give a file name", file=str(target), path="-o")
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write output: {exc.strerror}", file=str(target), path="-o") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

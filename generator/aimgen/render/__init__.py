@@ -1,0 +1,1 @@
+"""Renderers: DeploymentSpec → plain manifest dicts (KServe + Kubernetes) or Helm values."""

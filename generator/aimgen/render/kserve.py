@@ -1,0 +1,294 @@
+"""DeploymentSpec → KServe and Kubernetes manifests (plain dicts), in apply order."""
+
+from __future__ import annotations
+
+from aimgen.constants import (
+    ANN_DEPLOYMENT_MODE,
+    ANN_MODEL,
+    ANN_PROFILE,
+    DEPLOYMENT_MODE_RAW,
+    KIND_CLUSTER_SERVING_RUNTIME,
+    KIND_INFERENCE_SERVICE,
+    KIND_SERVING_RUNTIME,
+    KSERVE_V1ALPHA1,
+    KSERVE_V1BETA1,
+    LABEL_INSTANCE,
+    SERVING_CONTAINER,
+    SHM_MOUNT_PATH,
+)
+from aimgen.names import dns_label
+from aimgen.render import autoscaling, k8s
+from aimgen.spec import DeploymentSpec, RuntimeSpec, ServingSpec
+
+MODEL_FORMAT = "huggingface"
+CACHE_VOLUME = "model-cache"
+SHM_VOLUME = "dshm"
+TMP_VOLUME = "tmp"
+PREFETCH_CONTAINER = "model-prefetch"
+# The Hugging Face token reaches the prefetch container as a file from the Secret, never as env: env leaks into
+# crash dumps and `kubectl describe`, and the engine itself reads the cache offline without any token.
+TOKEN_VOLUME = "hf-token"
+TOKEN_DIR = "/var/run/secrets/huggingface"
+TOKEN_FILE = f"{TOKEN_DIR}/token"
+TOKEN_FILE_MODE = 0o440  # owner root, group fsGroup: readable by the non-root user, by nobody else
+PREFETCH_RESOURCES = {
+    "requests": {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "1Gi"},
+    "limits": {"cpu": "4", "memory": "4Gi", "ephemeral-storage": "2Gi"},
+}
+
+
+def service_account(spec: DeploymentSpec) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": k8s.metadata(spec, spec.service_account, "serving"),
+        "automountServiceAccountToken": False,
+    }
+
+
+def serving_runtime(spec: DeploymentSpec, rt: RuntimeSpec) -> dict:
+    kind = KIND_CLUSTER_SERVING_RUNTIME if spec.cluster_runtime else KIND_SERVING_RUNTIME
+    return {
+        "apiVersion": KSERVE_V1ALPHA1,
+        "kind": kind,
+        "metadata": k8s.metadata(spec, rt.name, "runtime", rt.plugin, namespaced=not spec.cluster_runtime),
+        "spec": {
+            # Only InferenceServices that name this runtime use it: never auto-selected for other models.
+            "supportedModelFormats": [{"name": MODEL_FORMAT, "version": "1", "autoSelect": False}],
+            "annotations": {"prometheus.kserve.io/port": str(rt.port), "prometheus.kserve.io/path": rt.metrics_path},
+            "containers": [
+                {
+                    "name": SERVING_CONTAINER,
+                    "image": rt.image,
+                    "command": list(rt.command),
+                    "ports": [{"name": "http", "containerPort": rt.port, "protocol": "TCP"}],
+                    "securityContext": k8s.container_security_context(read_only_root=False),
+                }
+            ],
+        },
+    }
+
+
+def cache_pvc(spec: DeploymentSpec) -> dict:
+    c = spec.cache
+    pvc_spec: dict = {"accessModes": [c.access_mode], "resources": {"requests": {"storage": c.size}}}
+    if c.storage_class:
+        pvc_spec["storageClassName"] = c.storage_class
+    meta = k8s.metadata(spec, c.claim_name, "model-cache")
+    # Helm would delete the claim with the release; keep the (expensive) cache.
+    meta["annotations"] = {"helm.sh/resource-policy": "keep"}
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": pvc_spec}
+
+
+def _token_volumes(spec: DeploymentSpec) -> list[dict]:
+    if not spec.hf_token_secret:
+        return []
+    name, key = spec.hf_token_secret
+    # Not optional: a Secret that was named but does not exist is a mistake to surface, not to ignore.
+    return [{
+        "name": TOKEN_VOLUME,
+        "secret": {"secretName": name, "items": [{"key": key, "path": "token"}], "defaultMode": TOKEN_FILE_MODE},
+    }]
+
+
+def image_skips(image: str) -> dict:
+    """checkov skip annotations (with the reason) for a pod whose image is pinned by tag, not digest."""
+    if "@" in image:
+        return {}
+    return {
+        "checkov.io/skip1": "CKV_K8S_43=pinned by its release tag; set imageDigests in the chart values to pin by digest",
+        "checkov.io/skip2": "CKV_K8S_15=IfNotPresent on a pinned tag; Always would make every pod start depend on the registry",
+    }
+
+
+def prefetch_env_vars(mount_path: str) -> dict[str, str]:
+    """Env of the prefetch container (init container and Job); the chart ships it in its profile table."""
+    from aimgen.cache.plan import prefetch_env
+
+    return dict(sorted({"HOME": "/tmp", "HF_HOME": mount_path, **prefetch_env()}.items()))
+
+
+def prefetch_container(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+    from aimgen.cache.plan import prefetch_args
+
+    c = spec.cache
+    env = k8s.env_list(prefetch_env_vars(c.mount_path).items())
+    token_file = TOKEN_FILE if spec.hf_token_secret else None
+    mounts = [{"name": CACHE_VOLUME, "mountPath": c.mount_path}, {"name": TMP_VOLUME, "mountPath": "/tmp"}]
+    if token_file:
+        mounts.append({"name": TOKEN_VOLUME, "mountPath": TOKEN_DIR, "readOnly": True})
+    return {
+        "name": PREFETCH_CONTAINER,
+        "image": c.image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["aimgen"],
+        "args": prefetch_args(svc.checkpoint, svc.revision or "main", c.mount_path, token_file=token_file),
+        "env": env,
+        "resources": PREFETCH_RESOURCES,
+        "volumeMounts": mounts,
+        "securityContext": k8s.container_security_context(read_only_root=True),
+    }
+
+
+def _volumes(spec: DeploymentSpec, svc: ServingSpec) -> list[dict]:
+    vols = []
+    if spec.cache.enabled:
+        vols.append({"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": spec.cache.claim_name}})
+    vols.append({"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": svc.shm_size}})
+    vols.append({"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "20Gi"}})
+    if spec.cache.init_container:
+        vols += _token_volumes(spec)
+    return vols
+
+
+def _mounts(spec: DeploymentSpec) -> list[dict]:
+    mounts = []
+    if spec.cache.enabled:
+        mounts.append({"name": CACHE_VOLUME, "mountPath": spec.cache.mount_path})
+    mounts.append({"name": SHM_VOLUME, "mountPath": SHM_MOUNT_PATH})
+    mounts.append({"name": TMP_VOLUME, "mountPath": "/tmp"})
+    return mounts
+
+
+def serving_env(spec: DeploymentSpec, svc: ServingSpec) -> list[tuple[str, str]]:
+    """The engine's env: the profile's, over the cache's (HF_HOME on the claim, offline)."""
+    from aimgen.cache.plan import serving_env as cache_env
+
+    env = dict(cache_env(spec.cache.mount_path)) if spec.cache.enabled else {}
+    env.update(dict(svc.env))
+    return sorted(env.items())
+
+
+def pod_labels(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+    return k8s.selector_labels(spec, "predictor", svc.name)
+
+
+def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> dict:
+    annotations = {
+        ANN_DEPLOYMENT_MODE: DEPLOYMENT_MODE_RAW,
+        ANN_MODEL: svc.model,
+        ANN_PROFILE: svc.profile_id,
+        "serving.kserve.io/enable-prometheus-scraping": "true",
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(rt.port),
+        "prometheus.io/path": rt.metrics_path,
+        **autoscaling.isvc_annotations(spec),
+    }
+    model = {
+        "modelFormat": {"name": MODEL_FORMAT},
+        "runtime": rt.name,
+        "args": list(svc.args),
+        "env": k8s.env_list(serving_env(spec, svc)),
+        "resources": k8s.gpu_resources(spec.placement, svc.gpus),
+        "volumeMounts": _mounts(spec),
+        **k8s.probes(svc.probes, rt.port),
+        "securityContext": k8s.container_security_context(read_only_root=False),
+    }
+    predictor: dict = {
+        "minReplicas": svc.min_replicas,
+        "maxReplicas": svc.max_replicas,
+        "serviceAccountName": spec.service_account,
+        "automountServiceAccountToken": False,
+        "labels": pod_labels(spec, svc),
+        "securityContext": k8s.pod_security_context(),
+        **k8s.placement_fields(spec.placement),
+        "terminationGracePeriodSeconds": 120,
+        **autoscaling.predictor_fields(spec, svc),
+    }
+    if spec.cache.init_container:
+        predictor["initContainers"] = [prefetch_container(spec, svc)]
+    predictor["volumes"] = _volumes(spec, svc)
+    predictor["model"] = model
+    return {
+        "apiVersion": KSERVE_V1BETA1,
+        "kind": KIND_INFERENCE_SERVICE,
+        "metadata": k8s.metadata(spec, svc.name, "inference", svc.name, annotations=annotations),
+        "spec": {"predictor": predictor},
+    }
+
+
+def prefetch_job(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": k8s.metadata(spec, f"{svc.name}-prefetch", "prefetch", svc.name,
+                                 annotations=image_skips(spec.cache.image)),
+        "spec": {
+            "backoffLimit": 6,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": {"labels": k8s.selector_labels(spec, "prefetch", svc.name)},
+                "spec": {
+                    "serviceAccountName": spec.service_account,
+                    "automountServiceAccountToken": False,
+                    "restartPolicy": "OnFailure",
+                    "securityContext": k8s.pod_security_context(),
+                    "containers": [prefetch_container(spec, svc)],
+                    "volumes": [
+                        {"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": spec.cache.claim_name}},
+                        {"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "2Gi"}},
+                        *_token_volumes(spec),
+                    ],
+                },
+            },
+        },
+    }
+
+
+def network_policy(spec: DeploymentSpec) -> dict:
+    # Every runtime's serving port: a release may serve models on engines that listen on different ports.
+    ports = sorted({rt.port for rt in spec.runtimes})
+    sources: list[dict] = [{"podSelector": {}}] if not spec.exposure.allowed_pod_labels else [
+        {"podSelector": {"matchLabels": dict(spec.exposure.allowed_pod_labels)}}
+    ]
+    namespaces = list(spec.exposure.allowed_namespaces)
+    if spec.monitoring.enabled and spec.monitoring.namespace and spec.monitoring.namespace not in namespaces:
+        namespaces.append(spec.monitoring.namespace)  # Prometheus scrapes the serving port
+    for ns in namespaces:
+        sources.append({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}})
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": k8s.metadata(spec, f"{spec.release}-serving", "network-policy"),
+        "spec": {
+            "podSelector": {"matchLabels": {LABEL_INSTANCE: spec.release, "app.kubernetes.io/component": "predictor"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": sources, "ports": [{"protocol": "TCP", "port": port} for port in ports]}],
+        },
+    }
+
+
+def default_deny_policy(spec: DeploymentSpec) -> dict:
+    """No ingress to any pod of the release (prefetch Jobs, test pods) but what another policy allows: the
+    serving policy opens the serving port of the predictors; NetworkPolicies add up."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": k8s.metadata(spec, dns_label(f"{spec.release}-default-deny"), "network-policy"),
+        "spec": {"podSelector": {"matchLabels": {LABEL_INSTANCE: spec.release}}, "policyTypes": ["Ingress"]},
+    }
+
+
+def pod_disruption_budget(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": k8s.metadata(spec, f"{svc.name}-pdb", "disruption-budget", svc.name),
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": pod_labels(spec, svc)}},
+    }
+
+
+def render(spec: DeploymentSpec) -> list[dict]:
+    runtimes = {rt.name: rt for rt in spec.runtimes}
+    docs: list[dict] = [service_account(spec)]
+    docs += [serving_runtime(spec, rt) for rt in spec.runtimes]
+    if spec.cache.enabled and not spec.cache.existing_claim:
+        docs.append(cache_pvc(spec))
+    if spec.cache.prefetch_job:
+        docs += [prefetch_job(spec, svc) for svc in spec.services]
+    docs += [inference_service(spec, svc, runtimes[svc.runtime]) for svc in spec.services]
+    if spec.exposure.network_policy:
+        docs += [network_policy(spec), default_deny_policy(spec)]
+    if spec.exposure.pdb:
+        docs += [pod_disruption_budget(spec, svc) for svc in spec.services]
+    return docs

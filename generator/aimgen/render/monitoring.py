@@ -1,0 +1,122 @@
+"""DeploymentSpec → monitoring objects: PodMonitor, Grafana dashboard ConfigMap, PrometheusRule.
+
+The dashboard and the rules are the texts the chart ships (aimgen.observability), filled with this
+release's values the same way the chart fills them; so both paths produce identical objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+from aimgen.constants import LABEL_COMPONENT, LABEL_INSTANCE, MONITORING_V1
+from aimgen.names import dns_label
+from aimgen.observability import alerts, dashboard
+from aimgen.observability import template as t
+from aimgen.render import k8s
+from aimgen.spec import DeploymentSpec, ServingSpec
+
+SCRAPE_MODES = ("podmonitor", "annotations")
+# A cold node pulls weights at a few hundred MiB/s; the startup probe's allowance covers load and compile.
+DOWNLOAD_BYTES_PER_SECOND = 200 * 2**20
+GRACE_MARGIN_MINUTES = 10
+
+
+def startup_grace_minutes(services: tuple[ServingSpec, ...] | list[ServingSpec]) -> int:
+    """How long a deployment may have no available replica before it is an alert: the slowest model's
+    download plus its startup-probe allowance, plus a margin, rounded up to 5 minutes."""
+    worst = max(
+        (s.weights_bytes / DOWNLOAD_BYTES_PER_SECOND + s.probes.startup_failure_threshold * s.probes.period_seconds
+         for s in services),
+        default=0,
+    )
+    minutes = math.ceil(worst / 60) + GRACE_MARGIN_MINUTES
+    return max(15, 5 * math.ceil(minutes / 5))
+
+
+def pods_regex(spec: DeploymentSpec) -> str:
+    """KServe's RawDeployment names pods <isvc>-predictor-<replicaset hash>-<pod hash>."""
+    return f"({'|'.join(s.name for s in spec.services)})-predictor-.*"
+
+
+def deployments_regex(spec: DeploymentSpec) -> str:
+    return f"({'|'.join(s.name for s in spec.services)})-predictor"
+
+
+def dashboard_uid(spec: DeploymentSpec) -> str:
+    """Stable, unique per release, within Grafana's 40-character limit."""
+    return "aim-engine-" + hashlib.sha256(f"{spec.namespace}/{spec.release}".encode()).hexdigest()[:16]
+
+
+def fill_values(spec: DeploymentSpec) -> dict[str, str]:
+    m = spec.monitoring
+    return {
+        t.RELEASE: spec.release,
+        t.NAMESPACE: spec.namespace,
+        t.DASHBOARD_UID: dashboard_uid(spec),
+        t.SELECTOR: f'namespace="{spec.namespace}", pod=~"{pods_regex(spec)}"',
+        t.DEPLOYMENTS: deployments_regex(spec),
+        t.TTFT_P95_SECONDS: t.number(m.ttft_p95_slo_seconds),
+        t.KV_CACHE_USAGE: t.number(m.kv_cache_usage_threshold),
+        t.WAITING_REQUESTS: t.number(m.waiting_requests_threshold),
+        t.GPU_MEMORY_USAGE: t.number(m.gpu_memory_usage_threshold),
+        t.STARTUP_GRACE: f"{m.startup_grace_minutes}m",
+    }
+
+
+def _metadata(spec: DeploymentSpec, name: str, component: str, extra_labels: dict) -> dict:
+    meta = k8s.metadata(spec, dns_label(name), component)
+    meta["labels"].update(extra_labels)
+    return meta
+
+
+def pod_monitor(spec: DeploymentSpec) -> dict:
+    runtimes = {rt.name: rt for rt in spec.runtimes}
+    used = sorted({(runtimes[s.runtime].port, runtimes[s.runtime].metrics_path) for s in spec.services})
+    return {
+        "apiVersion": MONITORING_V1,
+        "kind": "PodMonitor",
+        "metadata": _metadata(spec, f"{spec.release}-metrics", "monitoring", dict(spec.monitoring.selector_labels)),
+        "spec": {
+            "selector": {"matchLabels": {LABEL_INSTANCE: spec.release, LABEL_COMPONENT: "predictor"}},
+            "namespaceSelector": {"matchNames": [spec.namespace]},
+            # job = the InferenceService name (the pod label KServe keeps from predictor.labels).
+            "jobLabel": "app.kubernetes.io/name",
+            "podMetricsEndpoints": [
+                {"portNumber": port, "path": path, "scheme": "http", "interval": spec.monitoring.scrape_interval}
+                for port, path in used
+            ],
+        },
+    }
+
+
+def dashboard_configmap(spec: DeploymentSpec) -> dict:
+    text = t.fill(dashboard.render_text(), fill_values(spec))
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _metadata(spec, f"{spec.release}-dashboard", "dashboard", dict(spec.monitoring.dashboard_labels)),
+        "data": {f"aim-engine-{spec.release}.json": text},
+    }
+
+
+def prometheus_rule(spec: DeploymentSpec) -> dict:
+    return {
+        "apiVersion": MONITORING_V1,
+        "kind": "PrometheusRule",
+        "metadata": _metadata(spec, f"{spec.release}-alerts", "alerts", dict(spec.monitoring.selector_labels)),
+        "spec": json.loads(t.fill(alerts.render_text(), fill_values(spec))),
+    }
+
+
+def render(spec: DeploymentSpec) -> list[dict]:
+    m = spec.monitoring
+    if not m.enabled:
+        return []
+    docs = [pod_monitor(spec)] if m.scrape == "podmonitor" else []
+    if m.dashboards:
+        docs.append(dashboard_configmap(spec))
+    if m.alerts:
+        docs.append(prometheus_rule(spec))
+    return docs

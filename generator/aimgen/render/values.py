@@ -1,0 +1,167 @@
+"""DeploymentSpec → Helm values for charts/aim-engine, and the chart's compiled profile table.
+
+A catalog profile is named by its selection keys and looked up by the chart in files/profiles.json
+(`aimgen chart sync` writes it); anything the table does not hold as-is (a planned model, an overridden
+context length) travels inline as `profile:`. Either way the chart renders what `aimgen render` renders.
+"""
+
+from __future__ import annotations
+
+import math
+
+from aimgen.spec import AutoscalingSpec, DeploymentSpec, MonitoringSpec, RuntimeSpec, ServingSpec
+
+GIB = 1024**3
+SELECTION_KEYS = ("model", "gpu", "gpus", "precision", "backend", "metric")
+
+
+def runtime_entry(rt: RuntimeSpec) -> dict:
+    return {
+        "name": rt.name,
+        "plugin": rt.plugin,
+        "engine": rt.engine,
+        "engineVersion": rt.engine_version,
+        "image": rt.image,
+        "command": list(rt.command),
+        "port": rt.port,
+        "healthPath": rt.health_path,
+        "metricsPath": rt.metrics_path,
+    }
+
+
+def cache_gib(svc: ServingSpec) -> int:
+    return max(1, math.ceil(svc.cache_bytes / GIB))
+
+
+def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str) -> dict:
+    """Everything about one served model that depends neither on the node pool nor on the release."""
+    from aimgen.cache.plan import prefetch_args
+
+    return {
+        "id": svc.profile_id,
+        "model": svc.model,
+        "checkpoint": svc.checkpoint,
+        "revision": svc.revision or "",
+        "source": svc.source,
+        "sourceTitle": svc.source_title,
+        "gpu": svc.gpu,
+        "gpus": svc.gpus,
+        "precision": svc.precision,
+        "backend": svc.backend,
+        "metric": svc.metric,
+        "nodes": svc.nodes,
+        "tensorParallelSize": svc.tensor_parallel_size,
+        "pipelineParallelSize": svc.pipeline_parallel_size,
+        "runtime": runtime_entry(rt),
+        "args": list(svc.args),
+        "env": dict(sorted(svc.env)),
+        "prefetchArgs": list(prefetch_args(svc.checkpoint, svc.revision or "main", mount_path)),
+        "shmSize": svc.shm_size,
+        "startupFailureThreshold": svc.probes.startup_failure_threshold,
+        "cacheGiB": cache_gib(svc),
+        "weightsBytes": svc.weights_bytes,
+    }
+
+
+def profile_key(entry: dict) -> str:
+    return "|".join(str(entry[k]) for k in SELECTION_KEYS)
+
+
+def deployment_values(svc: ServingSpec, entry: dict, table: dict | None) -> dict:
+    out: dict = {"name": svc.name}
+    out.update({k: entry[k] for k in SELECTION_KEYS})
+    if table is None or table.get("profiles", {}).get(profile_key(entry)) != entry:
+        out["profile"] = entry
+    return out
+
+
+def monitoring_values(m: MonitoringSpec) -> dict:
+    return {
+        "enabled": m.enabled,
+        "scrape": m.scrape,
+        "scrapeInterval": m.scrape_interval,
+        "selectorLabels": dict(m.selector_labels),
+        "prometheusNamespace": m.namespace,
+        "dashboard": {"enabled": m.dashboards, "labels": dict(m.dashboard_labels)},
+        "alerts": {
+            "enabled": m.alerts,
+            "ttftP95Seconds": m.ttft_p95_slo_seconds,
+            "kvCacheUsage": m.kv_cache_usage_threshold,
+            "waitingRequests": m.waiting_requests_threshold,
+            "gpuMemoryUsage": m.gpu_memory_usage_threshold,
+            "startupGraceMinutes": m.startup_grace_minutes,
+        },
+    }
+
+
+def autoscaling_values(a: AutoscalingSpec) -> dict:
+    return {
+        "enabled": a.enabled,
+        "minReplicas": a.min_replicas,
+        "maxReplicas": a.max_replicas,
+        "prometheusAddress": a.prometheus_address,
+        "waitingPerReplica": a.waiting_per_replica,
+        "kvCachePerReplica": a.kv_cache_per_replica,
+        "scaleUpStabilizationSeconds": a.scale_up_stabilization_seconds,
+        "scaleDownStabilizationSeconds": a.scale_down_stabilization_seconds,
+    }
+
+
+def to_values(spec: DeploymentSpec, table: dict | None) -> dict:
+    """Helm values that make charts/aim-engine render exactly what `aimgen render` renders for this spec."""
+    runtimes = {rt.name: rt for rt in spec.runtimes}
+    p, c, e, m, a = spec.placement, spec.cache, spec.exposure, spec.monitoring, spec.autoscaling
+    host = e.ingress_host or ""
+    gateway_name, gateway_ns = e.gateway or ("", "")
+    values: dict = {
+        "deployments": [
+            deployment_values(svc, profile_entry(svc, runtimes[svc.runtime], c.mount_path), table)
+            for svc in spec.services
+        ],
+        "clusterRuntime": spec.cluster_runtime,
+        "nodePool": {
+            "cpuPerGpu": p.cpu_per_gpu,
+            "memoryGiBPerGpu": p.memory_gib_per_gpu,
+            "nodeSelector": dict(p.node_selector),
+            "matchDeviceIds": bool(p.device_ids),
+            "tolerations": [dict(t) for t in p.tolerations],
+            "priorityClassName": p.priority_class_name or "",
+        },
+        "cache": {
+            "enabled": c.enabled,
+            "existingClaim": c.existing_claim or "",
+            "size": c.size,
+            "storageClass": c.storage_class or "",
+            "accessMode": c.access_mode,
+            "initContainer": c.init_container,
+            "prefetchJob": c.prefetch_job,
+            "image": c.image,
+        },
+        "huggingface": {
+            "tokenSecret": {
+                "name": spec.hf_token_secret[0] if spec.hf_token_secret else "",
+                "key": spec.hf_token_secret[1] if spec.hf_token_secret else "token",
+            }
+        },
+        "networkPolicy": {
+            "enabled": e.network_policy,
+            "allowedNamespaces": list(e.allowed_namespaces),
+            "allowedPodLabels": dict(e.allowed_pod_labels),
+        },
+        "podDisruptionBudget": {"enabled": e.pdb},
+        # render/exposure.py: an HTTPRoute when a Gateway is named, else an Ingress when a host is given.
+        "ingress": {
+            "enabled": bool(host) and not e.gateway,
+            "className": e.ingress_class or "",
+            "host": "" if e.gateway else host,
+            "tls": {"secretName": e.tls_secret or ""},
+        },
+        "httpRoute": {
+            "enabled": bool(e.gateway),
+            "host": host if e.gateway else "",
+            "gateway": {"name": gateway_name, "namespace": gateway_ns or ""},
+        },
+        "monitoring": monitoring_values(m),
+        "autoscaling": autoscaling_values(a),
+    }
+    return values

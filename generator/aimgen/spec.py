@@ -1,0 +1,153 @@
+"""The one normalized deployment spec: everything the renderers need, decided; nothing left to infer.
+
+Selection and planning produce it (aimgen.compose); the KServe renderer and the Helm values renderer read it;
+the chart renders the same objects from the values. Field names follow the Helm values (camelCase there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Probes:
+    path: str = "/health"
+    period_seconds: int = 10
+    startup_failure_threshold: int = 60  # sized to the weights: see compose.startup_failure_threshold
+    readiness_failure_threshold: int = 3
+    liveness_period_seconds: int = 30
+    liveness_failure_threshold: int = 5
+    timeout_seconds: int = 5
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """One ServingRuntime / ClusterServingRuntime object."""
+
+    name: str  # object name, e.g. aim-vllm-rocm-gfx942
+    plugin: str  # runtimes/<plugin>/
+    engine: str  # vllm | sglang
+    engine_version: str
+    image: str  # repository:tag or repository@sha256:...
+    command: tuple[str, ...]
+    port: int
+    health_path: str
+    metrics_path: str
+
+
+@dataclass(frozen=True)
+class ServingSpec:
+    """One model served by one InferenceService."""
+
+    name: str
+    model: str  # catalog id (also the served model name)
+    checkpoint: str  # Hugging Face repo loaded
+    revision: str | None
+    profile_id: str
+    source: str  # "recipe" | "planner"
+    source_title: str
+    gpu: str
+    gpus: int  # GPUs per pod
+    precision: str
+    backend: str
+    metric: str
+    nodes: int
+    tensor_parallel_size: int
+    pipeline_parallel_size: int
+    runtime: str  # RuntimeSpec.name
+    args: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    shm_size: str
+    weights_bytes: int
+    cache_bytes: int
+    probes: Probes = field(default_factory=Probes)
+    min_replicas: int = 1
+    max_replicas: int = 1
+
+
+@dataclass(frozen=True)
+class Placement:
+    node_selector: tuple[tuple[str, str], ...] = ()
+    device_ids: tuple[str, ...] = ()  # node affinity on amd.com/gpu.device-id
+    tolerations: tuple[dict, ...] = ()
+    priority_class_name: str | None = None
+    cpu_per_gpu: int = 8
+    memory_gib_per_gpu: int = 64
+
+
+@dataclass(frozen=True)
+class CacheSpec:
+    enabled: bool = True
+    claim_name: str = ""
+    existing_claim: str | None = None  # when set, no PVC is created
+    size: str = "100Gi"
+    storage_class: str | None = None
+    access_mode: str = "ReadWriteMany"
+    mount_path: str = "/models"
+    prefetch_job: bool = False
+    init_container: bool = True
+    image: str = ""  # aimgen image that runs `aimgen cache prefetch`
+
+
+@dataclass(frozen=True)
+class MonitoringSpec:
+    """Scraping, dashboard and alerts (aimgen.render.monitoring; numbers are explained in docs/observability.md)."""
+
+    enabled: bool = False
+    scrape: str = "podmonitor"  # podmonitor | annotations (prometheus.io/* on the pods only)
+    scrape_interval: str = "30s"
+    selector_labels: tuple[tuple[str, str], ...] = ()  # on PodMonitor/PrometheusRule: what the Prometheus selects
+    namespace: str = "monitoring"  # where Prometheus runs: let through the NetworkPolicy to the metrics port
+    dashboards: bool = True
+    dashboard_labels: tuple[tuple[str, str], ...] = (("grafana_dashboard", "1"),)  # what Grafana's sidecar watches
+    alerts: bool = True
+    ttft_p95_slo_seconds: float = 2.0
+    kv_cache_usage_threshold: float = 0.95
+    waiting_requests_threshold: int = 32
+    gpu_memory_usage_threshold: float = 0.98
+    startup_grace_minutes: int = 30  # no replica available for this long: alert (sized to the slowest startup)
+
+
+@dataclass(frozen=True)
+class AutoscalingSpec:
+    """KServe-managed KEDA scaling on vLLM signals (aimgen.render.autoscaling)."""
+
+    enabled: bool = False
+    min_replicas: int = 1
+    max_replicas: int = 1
+    waiting_per_replica: int = 8  # queued requests per replica (vllm:num_requests_waiting)
+    kv_cache_per_replica: float = 0.8  # KV-cache usage per replica (vllm:kv_cache_usage_perc, 0..1)
+    prometheus_address: str = "http://prometheus-operated.monitoring.svc:9090"
+    scale_up_stabilization_seconds: int = 0
+    scale_down_stabilization_seconds: int = 600  # replicas take minutes to start: give them back slowly
+
+
+@dataclass(frozen=True)
+class ExposureSpec:
+    """Who may reach the serving port, and how traffic enters from outside the namespace."""
+
+    network_policy: bool = True
+    allowed_namespaces: tuple[str, ...] = ()  # namespaces (by kubernetes.io/metadata.name) allowed in
+    allowed_pod_labels: tuple[tuple[str, str], ...] = ()  # pods in the release namespace allowed in
+    pdb: bool = True
+    ingress_host: str | None = None
+    ingress_class: str | None = None
+    tls_secret: str | None = None
+    gateway: tuple[str, str] | None = None  # (gateway name, namespace) for an HTTPRoute
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    release: str  # app.kubernetes.io/instance
+    namespace: str
+    runtimes: tuple[RuntimeSpec, ...]
+    services: tuple[ServingSpec, ...]
+    cluster_runtime: bool = False
+    cache: CacheSpec = field(default_factory=CacheSpec)
+    placement: Placement = field(default_factory=Placement)
+    hf_token_secret: tuple[str, str] | None = None  # (secret name, key)
+    service_account: str = ""
+    monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
+    autoscaling: AutoscalingSpec = field(default_factory=AutoscalingSpec)
+    exposure: ExposureSpec = field(default_factory=ExposureSpec)
+    explanations: tuple[str, ...] = ()
