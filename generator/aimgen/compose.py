@@ -9,7 +9,7 @@ from typing import Any
 
 from aimgen.catalog.nodepool import NodePool
 from aimgen.constants import CACHE_MOUNT_PATH
-from aimgen.errors import UsageError
+from aimgen.errors import NoFeasiblePlan, UsageError
 from aimgen.names import dns_label, model_name
 from aimgen.render.monitoring import startup_grace_minutes
 from aimgen.render.values import cache_gib
@@ -155,12 +155,17 @@ def realize(selection: Selection, name: str) -> Decision:
         revision = profile.revision or (model.revision if checkpoint == model.id else None)
         profile_id = profile.id
         source_title = profile.source["title"]
+        # Engines default the context to the model's maximum: check the profile at what the engine will use.
+        context = args.get("max-model-len") or args.get("context-length") or model.config.get("max_position_embeddings")
         the_plan = fit_check(
             model, gpu, profile.precision, tp, pp,
-            max_model_len=args.get("max-model-len") or args.get("context-length"),
+            max_model_len=context,
             max_num_seqs=args.get("max-num-seqs") or args.get("max-running-requests"),
             gpu_memory_utilization=args.get("gpu-memory-utilization") or args.get("mem-fraction-static"),
+            kv_cache_dtype=args.get("kv-cache-dtype") if args.get("kv-cache-dtype") not in (None, "auto") else None,
         )
+        if not the_plan.fits:
+            raise NoFeasiblePlan(f"profile {profile.id} does not fit: {the_plan.reason}", file=profile.location)
     runtime = runtime_for_backend(selection.backend)
     runtime_spec = _runtime_spec(runtime, gpu.gfx, False)
     argv = engine_args(runtime, checkpoint=checkpoint, served_name=model.id, revision=revision, tp=tp, pp=pp, args=args)
