@@ -1,0 +1,62 @@
+"""Pure helpers the renderer calls: how big the cache volume should be, how the prefetch is invoked, and the
+environment a serving container needs to read the cache with no network. No I/O here."""
+
+from __future__ import annotations
+
+import math
+
+from aimgen.cache.layout import check_model_id, check_revision
+
+GIB = 1 << 30
+HEADROOM_FRACTION = 0.15  # tokenizer/config files, filesystem overhead, a changed shard or two of a new revision
+HEADROOM_FIXED = 2 * GIB
+MIN_CACHE_BYTES = 10 * GIB
+
+
+def cache_size_bytes(weights_bytes: int) -> int:
+    """Recommended cache volume size for a model whose files total `weights_bytes`: +15% +2 GiB, rounded up to a
+    whole GiB, at least 10 GiB. Keeping two full revisions side by side needs twice this (or a prune in between)."""
+    if weights_bytes < 0:
+        raise ValueError("weights_bytes must be >= 0")
+    wanted = weights_bytes * (1 + HEADROOM_FRACTION) + HEADROOM_FIXED
+    return max(MIN_CACHE_BYTES, math.ceil(wanted / GIB) * GIB)
+
+
+def prefetch_args(model_id: str, revision: str, cache_dir: str, allow_patterns: list[str] | tuple[str, ...] = (),
+                  *, token_file: str | None = None, allow_pickle: bool = False) -> list[str]:
+    """argv after the `aimgen` executable for the init container and the prefetch Job. Give the token either as
+    HF_TOKEN from a Secret (env) or as a mounted Secret file (token_file); it never appears in the argv itself."""
+    check_model_id(model_id)
+    check_revision(revision)
+    args = ["cache", "prefetch", model_id, "--revision", revision, "--cache-dir", cache_dir]
+    for pattern in allow_patterns:
+        args += ["--allow-pattern", pattern]
+    if allow_pickle:
+        args.append("--allow-pickle")
+    if token_file:
+        args += ["--token-file", token_file]
+    return args
+
+
+def prefetch_env() -> dict[str, str]:
+    """Env for the prefetch container: JSON progress lines, no telemetry, Xet's chunk cache kept off the volume."""
+    return {
+        "AIMGEN_LOG_FORMAT": "json",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_XET_CACHE": "/tmp/hf-xet",
+        "HF_XET_CHUNK_CACHE_SIZE_BYTES": "0",
+    }
+
+
+def serving_env(cache_dir: str) -> dict[str, str]:
+    """Env for the serving container: the engine loads the model by its id from the cache, with no network and no
+    token. The volume may be mounted read-only; Python modules of trust_remote_code models go to /tmp."""
+    root = cache_dir.rstrip("/") or "/"
+    return {
+        "HF_HOME": root,
+        "HF_HUB_CACHE": f"{root}/hub",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_MODULES_CACHE": "/tmp/hf-modules",
+    }
