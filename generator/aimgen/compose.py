@@ -48,6 +48,11 @@ class Options:
     hf_token_secret: str | None = None  # "name" or "name:key"
     monitoring: bool = False
     autoscale: tuple[int, int] | None = None
+    ingress_host: str | None = None
+    ingress_class: str | None = None
+    tls_secret: str | None = None
+    gateway: tuple[str, str] | None = None  # (name, namespace) of a Gateway API Gateway
+    allowed_namespaces: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -267,6 +272,12 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         service_account=dns_label(f"{release}-serving"),
         monitoring=MonitoringSpec(enabled=options.monitoring, startup_grace_minutes=startup_grace_minutes(services)),
         autoscaling=autoscaling,
-        exposure=ExposureSpec(),
+        exposure=ExposureSpec(
+            allowed_namespaces=options.allowed_namespaces,
+            ingress_host=options.ingress_host,
+            ingress_class=options.ingress_class,
+            tls_secret=options.tls_secret,
+            gateway=options.gateway,
+        ),
     )
     return spec, decisions

@@ -11,7 +11,7 @@ from aimgen.errors import InvalidInput
 Path_ = tuple  # a path of keys / indexes into a loaded document
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """SafeLoader that remembers where every mapping value and sequence item starts."""
 
 
@@ -66,7 +66,8 @@ def line_of(lines: dict[Path_, int], path: Path_) -> int | None:
         path = path[:-1]
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter when present (several times faster); the pure-Python one gives the same text otherwise.
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
     pass
 
 

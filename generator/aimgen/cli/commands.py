@@ -1,11 +1,41 @@
-"""Importing this module registers every command on the app (one module per command)."""
+"""Which module registers which command. Only the module a command line needs is imported, so a pod's
+`aimgen cache prefetch` or `aimgen launch` starts without loading the renderer (help lists them all)."""
 
-# isort: off
-from aimgen.cli import render  # noqa: F401  (render, values)
-from aimgen.cli import explain  # noqa: F401
-from aimgen.cli import listing  # noqa: F401  (list)
-from aimgen.cli import chart  # noqa: F401  (chart sync|check)
-from aimgen.cli import validate  # noqa: F401
-from aimgen.cli import recipes  # noqa: F401  (recipes import|check)
-from aimgen.cli import cache  # noqa: F401  (cache prefetch|list|stats|verify|prune|evict)
-from aimgen.cli import dashboard  # noqa: F401  (dashboard preview|check)
+from __future__ import annotations
+
+import importlib
+
+# command name → module under aimgen.cli that registers it on the app
+COMMANDS = {
+    "render": "render",
+    "values": "render",
+    "explain": "explain",
+    "list": "listing",
+    "chart": "chart",
+    "validate": "validate",
+    "recipes": "recipes",
+    "cache": "cache",
+    "dashboard": "dashboard",
+    "launch": "launch",
+    "wait": "endpoint",
+    "smoke": "endpoint",
+}
+
+
+def _import(module: str) -> None:
+    try:
+        importlib.import_module(f"aimgen.cli.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"aimgen.cli.{module}":
+            raise
+
+
+def mount(argv: list[str] | None) -> None:
+    words = [a for a in (argv or []) if not a.startswith("-")]
+    if not words and "--version" in (argv or []):
+        return
+    if words and words[0] in COMMANDS:
+        _import(COMMANDS[words[0]])
+        return
+    for module in dict.fromkeys(COMMANDS.values()):
+        _import(module)

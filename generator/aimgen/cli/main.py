@@ -32,9 +32,11 @@ def _root(
     """aimgen: recipes in, validated manifests out."""
 
 
-def _mount() -> None:
-    # Each command module registers itself on `app`; imports stay light (heavy libraries load inside commands).
-    from aimgen.cli import commands  # noqa: F401
+def _mount(argv: list[str] | None) -> None:
+    # Each command module registers itself on `app`; heavy libraries load inside the commands themselves.
+    from aimgen.cli.commands import mount
+
+    mount(argv)
 
 
 def _click_exceptions() -> tuple[type, type, type, type]:
@@ -51,7 +53,9 @@ def _click_exceptions() -> tuple[type, type, type, type]:
 
 
 def run(argv: list[str] | None = None) -> int:
-    _mount()
+    if argv is None:
+        argv = sys.argv[1:]
+    _mount(argv)
     exit_exc, abort_exc, usage_exc, click_exc = _click_exceptions()
     try:
         rc = app(args=argv, standalone_mode=False, prog_name="aimgen")

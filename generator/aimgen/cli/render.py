@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import List, Optional
@@ -31,24 +32,45 @@ def _autoscale(value: str | None) -> tuple[int, int] | None:
     return bounds
 
 
-def _compose(models, gpu, gpus, precision, backend, metric, node_pool, model_config, max_model_len, name, namespace,
-             cluster_runtime, prefetch_job, init_container, cache, existing_claim, cache_size, hf_token_secret,
-             monitoring, autoscale):
+def _gateway(value: str | None) -> tuple[str, str] | None:
+    from aimgen.names import dns_label
+
+    if not value:
+        return None
+    name, _, namespace = value.partition("/")
+    if dns_label(name) != name or (namespace and dns_label(namespace) != namespace):
+        raise UsageError(f"--gateway {value!r}: expected NAME or NAME/NAMESPACE of a Gateway API Gateway")
+    return (name, namespace)
+
+
+def _compose(p: dict):
+    """Check option combinations, then requests → spec. `p` holds the command's parameters by name."""
     from aimgen.compose import Options, compose
     from aimgen.names import dns_label
 
+    name, namespace = p["name"], p["namespace"]
     if name is not None and dns_label(name) != name:
         raise UsageError(f"--name {name!r} is not a valid Kubernetes name; try {dns_label(name)!r}")
     if namespace and dns_label(namespace) != namespace:
         raise UsageError(f"--namespace {namespace!r} is not a valid namespace name; try {dns_label(namespace)!r}")
-    if cache_size is not None and not QUANTITY.match(cache_size):
-        raise UsageError(f"--cache-size {cache_size!r} is not a storage quantity; use e.g. 500Gi or 2Ti")
-    pool, requests = o.build_requests(models, gpu, gpus, precision, backend, metric, node_pool, model_config, max_model_len)
-    names = [name if len(models) == 1 else None for _ in models]
+    if p["cache_size"] is not None and not QUANTITY.match(p["cache_size"]):
+        raise UsageError(f"--cache-size {p['cache_size']!r} is not a storage quantity; use e.g. 500Gi or 2Ti")
+    for ns in p["allow_namespace"] or ():
+        if dns_label(ns) != ns:
+            raise UsageError(f"--allow-namespace {ns!r} is not a valid namespace name")
+    if p["tls_secret"] and (not p["ingress_host"] or p["gateway"]):
+        raise UsageError("--tls-secret is for the Ingress (give --ingress-host, without --gateway: with a Gateway, "
+                         "TLS terminates at its listener)")
+    pool, requests = o.build_requests(p["models"], p["gpu"], p["gpus"], p["precision"], p["backend"], p["metric"],
+                                      p["node_pool"], p["model_config"], p["max_model_len"])
+    names = [name if len(p["models"]) == 1 else None for _ in p["models"]]
     opts = Options(
-        name=name, namespace=namespace, cluster_runtime=cluster_runtime, prefetch_job=prefetch_job,
-        init_container=init_container, cache_enabled=cache, existing_claim=existing_claim, cache_size=cache_size,
-        hf_token_secret=hf_token_secret, monitoring=monitoring, autoscale=_autoscale(autoscale),
+        name=name, namespace=namespace, cluster_runtime=p["cluster_runtime"], prefetch_job=p["prefetch_job"],
+        init_container=p["init_container"], cache_enabled=p["cache"], existing_claim=p["existing_claim"],
+        cache_size=p["cache_size"], hf_token_secret=p["hf_token_secret"], monitoring=p["monitoring"],
+        autoscale=_autoscale(p["autoscale"]), ingress_host=p["ingress_host"], ingress_class=p["ingress_class"],
+        tls_secret=p["tls_secret"], gateway=_gateway(p["gateway"]),
+        allowed_namespaces=tuple(p["allow_namespace"] or ()),
     )
     spec, decisions = compose(list(zip(requests, names)), pool, opts)
     for d in decisions:
@@ -61,7 +83,6 @@ def _compose(models, gpu, gpus, precision, backend, metric, node_pool, model_con
     return spec, decisions
 
 
-@app.command("render")
 def render_cmd(
     models: o.Models,
     gpu: o.Gpu = None,
@@ -85,6 +106,11 @@ def render_cmd(
     hf_token_secret: Annotated[Optional[str], typer.Option("--hf-token-secret", help="Existing Secret NAME[:KEY] holding a Hugging Face token (never a token value).")] = None,
     monitoring: Annotated[bool, typer.Option("--monitoring", help="Add a PodMonitor, the Grafana dashboard ConfigMap and a PrometheusRule (docs/observability.md).")] = False,
     autoscale: Annotated[Optional[str], typer.Option("--autoscale", help="MIN:MAX replicas, scaled by KServe through KEDA on vLLM queue and KV-cache usage (MIN 0: scale to zero).")] = None,
+    ingress_host: Annotated[Optional[str], typer.Option("--ingress-host", help="Expose each model through an Ingress at this host (several models: <name>.<host>).")] = None,
+    ingress_class: Annotated[Optional[str], typer.Option("--ingress-class", help="IngressClass of that Ingress.")] = None,
+    tls_secret: Annotated[Optional[str], typer.Option("--tls-secret", help="Existing TLS Secret for the Ingress host.")] = None,
+    gateway: Annotated[Optional[str], typer.Option("--gateway", help="Attach an HTTPRoute to this Gateway API Gateway: NAME[/NAMESPACE].")] = None,
+    allow_namespace: Annotated[Optional[List[str]], typer.Option("--allow-namespace", help="Namespace allowed through the NetworkPolicy to the serving port (repeatable).")] = None,
     crds: Annotated[Optional[List[Path]], typer.Option("--crds", help="CRD folder(s) for validation (default: AIMGEN_CRD_DIR or ../shared).")] = None,
     kube_version: Annotated[Optional[str], typer.Option("--kube-version", help="Kubernetes version to validate against, X.Y.")] = None,
     validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Validate the rendered manifests before writing them.")] = True,
@@ -92,9 +118,7 @@ def render_cmd(
     """Render KServe manifests (or Helm values) for MODEL on a GPU node pool; validated before they are written."""
     if fmt not in ("kserve", "values"):
         raise UsageError(f"--format {fmt!r} is not one of: kserve, values")
-    spec, _ = _compose(models, gpu, gpus, precision, backend, metric, node_pool, model_config, max_model_len, name,
-                       namespace, cluster_runtime, prefetch_job, init_container, cache, existing_claim, cache_size,
-                       hf_token_secret, monitoring, autoscale)
+    spec, _ = _compose(locals())
     _emit(spec, fmt, output, validate, crds, kube_version)
 
 
@@ -112,8 +136,8 @@ def _emit(spec, fmt: str, output: str | None, validate: bool, crds, kube_version
 
     docs = render_all(spec)
     if validate:
-        from aimgen.validate.documents import validate_documents
         from aimgen.findings import has_errors
+        from aimgen.validate.documents import validate_documents
         from aimgen.validate.report import emit_findings
 
         findings = validate_documents(docs, source="rendered", crd_dirs=crds, kube_version=kube_version)
@@ -123,31 +147,22 @@ def _emit(spec, fmt: str, output: str | None, validate: bool, crds, kube_version
     write_artifact(dump_all(docs), output)
 
 
-@app.command("values")
-def values_cmd(
-    models: o.Models,
-    gpu: o.Gpu = None,
-    gpus: o.Gpus = None,
-    precision: o.Precision = None,
-    backend: o.Backend = "vllm",
-    metric: o.Metric = "latency",
-    name: Annotated[Optional[str], typer.Option("--name", help="Release / InferenceService name.")] = None,
-    node_pool: o.NodePoolFile = None,
-    model_config: o.ModelConfig = None,
-    max_model_len: o.MaxModelLen = None,
-    output: Output = None,
-    cluster_runtime: Annotated[bool, typer.Option("--cluster-runtime")] = False,
-    prefetch_job: Annotated[bool, typer.Option("--prefetch-job")] = False,
-    init_container: Annotated[bool, typer.Option("--init-container/--no-init-container")] = True,
-    cache: Annotated[bool, typer.Option("--cache/--no-cache")] = True,
-    existing_claim: Annotated[Optional[str], typer.Option("--existing-claim")] = None,
-    cache_size: Annotated[Optional[str], typer.Option("--cache-size")] = None,
-    hf_token_secret: Annotated[Optional[str], typer.Option("--hf-token-secret")] = None,
-    monitoring: Annotated[bool, typer.Option("--monitoring")] = False,
-    autoscale: Annotated[Optional[str], typer.Option("--autoscale")] = None,
-) -> None:
-    """Helm values for charts/aim-engine: same options as render; `helm template` of them equals `aimgen render`."""
-    spec, _ = _compose(models, gpu, gpus, precision, backend, metric, node_pool, model_config, max_model_len, name,
-                       "default", cluster_runtime, prefetch_job, init_container, cache, existing_claim, cache_size,
-                       hf_token_secret, monitoring, autoscale)
-    _emit(spec, "values", output, False, None, None)
+def _with_defaults(fn, doc: str, **defaults):
+    """The same command under another name with other defaults: one option list, two commands."""
+    sig = inspect.signature(fn, eval_str=True)
+    params = [p.replace(default=defaults[p.name]) if p.name in defaults else p for p in sig.parameters.values()]
+
+    def command(**kwargs):
+        return fn(**kwargs)
+
+    command.__signature__ = sig.replace(parameters=params)
+    command.__doc__ = doc
+    return command
+
+
+app.command("render")(render_cmd)
+app.command("values")(_with_defaults(
+    render_cmd,
+    "Helm values for charts/aim-engine (render --format values): `helm template` of them equals `aimgen render`.",
+    fmt="values",
+))

@@ -5,9 +5,10 @@ KEDA ScaledObject `<isvc>-predictor` targeting the Deployment of the same name a
 Each External metric becomes a `prometheus` trigger whose threshold KEDA reads as an average per replica
 (KServe sets no metricType; KEDA's default is AverageValue), so desired replicas = ceil(query / target):
 
-- queued requests (`vllm:num_requests_waiting`) per replica: the saturation signal, reacts to bursts;
-- KV-cache usage (`vllm:kv_cache_usage_perc`, summed) per replica: proportional to the tokens in flight,
-  so replicas are not handed back the moment the queue drains.
+- queued requests (vLLM `num_requests_waiting`, SGLang `num_queue_reqs`) per replica: the saturation
+  signal, reacts to bursts;
+- KV-cache usage (vLLM `kv_cache_usage_perc`, SGLang `token_usage`; summed) per replica: proportional to
+  the tokens in flight, so replicas are not handed back the moment the queue drains.
 
 The HPA behind the ScaledObject takes the larger of the two. A replica is one pod holding all of its
 tensor-parallel GPUs, so scaling adds or removes whole TP groups. Multi-node (pipeline-parallel across
@@ -25,13 +26,23 @@ AUTOSCALER_KEDA = "keda"
 AUTOSCALER_NONE = "none"  # KServe then sets the Deployment's replicas to minReplicas and creates no HPA
 
 
+# Per engine: (queued requests, KV-cache usage 0..1) gauges. Both engines export one series per data-parallel
+# rank (SGLang only from attention-TP rank 0), so a sum over the pods counts each queue and cache once.
+SCALING_METRICS = {
+    "vllm": ("vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"),
+    "sglang": ("sglang:num_queue_reqs", "sglang:token_usage"),
+}
+
+
+def engine_of(spec: DeploymentSpec, svc: ServingSpec) -> str:
+    return {rt.name: rt.engine for rt in spec.runtimes}[svc.runtime]
+
+
 def queries(spec: DeploymentSpec, svc: ServingSpec) -> dict[str, str]:
     """The PromQL each trigger evaluates: totals over this InferenceService's predictor pods."""
     sel = f'namespace="{spec.namespace}", pod=~"{svc.name}-predictor-.*"'
-    return {
-        "waiting": f"sum(vllm:num_requests_waiting{{{sel}}})",
-        "kv_cache": f"sum(vllm:kv_cache_usage_perc{{{sel}}})",
-    }
+    waiting, kv_cache = SCALING_METRICS[engine_of(spec, svc)]
+    return {"waiting": f"sum({waiting}{{{sel}}})", "kv_cache": f"sum({kv_cache}{{{sel}}})"}
 
 
 def _external(address: str, query: str, target: str) -> dict:
@@ -75,6 +86,12 @@ def check(spec: DeploymentSpec) -> list[str]:
     a = spec.autoscaling
     if not a.enabled:
         return []
+    unknown = sorted({engine_of(spec, s) for s in spec.services} - SCALING_METRICS.keys())
+    if unknown:
+        raise UsageError(
+            f"--autoscale: no scaling metrics known for engine {', '.join(unknown)} (known: "
+            f"{', '.join(SCALING_METRICS)}); drop --autoscale for it"
+        )
     multi_node = [s.name for s in spec.services if s.nodes > 1]
     if multi_node:
         raise UsageError(

@@ -1,0 +1,42 @@
+"""Bad values are refused by `helm template` on Helm 3 and Helm 4 alike (non-zero exit): typos, wrong types,
+impossible shapes, plaintext tokens. The schema catches most; the templates' `fail` catches the rest (a shape
+the profile table does not hold). The good ci/*-values.yaml files all render."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chart_support import CI_VALUES, HELMS, in_parallel, template
+
+CASES = sorted((Path(__file__).parent / "cases" / "chart-invalid").glob("*.yaml"))
+
+
+def test_corpus_is_large_enough():
+    assert len(CASES) >= 40, "the invalid-values corpus must keep at least 40 cases"
+    for case in CASES:
+        first = case.read_text().splitlines()[0]
+        assert first.startswith("# Rejected: "), f"{case.name}: first line must say why the values are bad"
+
+
+@pytest.mark.parametrize("which", sorted(HELMS))
+def test_every_bad_values_file_is_rejected(which):
+    results = in_parallel(lambda case: (case, template(which, "bad", values_files=[case])), CASES)
+    accepted = [case.name for case, r in results if r.returncode == 0]
+    assert not accepted, f"{which} accepted bad values: {accepted}"
+
+
+@pytest.mark.parametrize("which", sorted(HELMS))
+def test_every_ci_values_file_renders(which):
+    results = in_parallel(lambda f: (f, template(which, "good", values_files=[f], namespace="llm")), CI_VALUES)
+    failed = {f.name: r.stderr.strip() for f, r in results if r.returncode != 0}
+    assert not failed, f"{which} refused good values: {failed}"
+
+
+def test_no_matching_profile_says_how_to_fix_the_values():
+    result = template("helm3", "fix", sets=["model=Qwen/Qwen3-8B", "gpu=mi300x", "gpus=8"])
+    assert result.returncode != 0
+    assert "available shapes: gpus=1 precision=bf16 backend=vllm metric=latency" in result.stderr
+    result = template("helm4", "fix", sets=["model=example/Unknown", "gpu=mi300x"])
+    assert result.returncode != 0 and "aimgen values example/Unknown --gpu mi300x" in result.stderr
