@@ -38,14 +38,16 @@ class Console:
 
     def emit(self, level: str, event: str, message: str = "", **fields: Any) -> None:
         if self.format() == "json":
+            now = time.time()  # one reading: seconds and milliseconds of the same instant
             record = {
-                "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z",
+                "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
                 "level": level,
                 "event": event,
             }
             if message:
                 record["message"] = message
-            record.update(fields)
+            # Fields never overwrite the fixed keys a log pipeline parses.
+            record.update((k, v) for k, v in fields.items() if k not in record)
             self.stream.write(json.dumps(record, default=str, sort_keys=False) + "\n")
         else:
             text = message or event

@@ -17,7 +17,6 @@ from aimgen.observability import template as t
 from aimgen.render import k8s
 from aimgen.spec import DeploymentSpec, ServingSpec
 
-SCRAPE_MODES = ("podmonitor", "annotations")
 # A cold node pulls weights at a few hundred MiB/s; the startup probe's allowance covers load and compile.
 DOWNLOAD_BYTES_PER_SECOND = 200 * 2**20
 GRACE_MARGIN_MINUTES = 10
