@@ -61,7 +61,9 @@ def run(argv: list[str] | None = None) -> int:
         rc = app(args=argv, standalone_mode=False, prog_name="aimgen")
         return rc if isinstance(rc, int) else 0
     except AimgenError as exc:
-        console.error(exc.line(), event="failed")
+        # JSON readers get the location as fields too; the text line already names it.
+        fields = {"exit_code": exc.exit_code, "file": exc.file, "field": exc.path} if console.format() == "json" else {}
+        console.error(exc.line(), event="failed", **{k: v for k, v in fields.items() if v is not None})
         return exc.exit_code
     except exit_exc as exc:
         return int(getattr(exc, "exit_code", 0) or 0)
