@@ -9,7 +9,7 @@ from typing import Any
 
 from aimgen.catalog.nodepool import NodePool
 from aimgen.constants import CACHE_MOUNT_PATH
-from aimgen.errors import NoFeasiblePlan, UsageError
+from aimgen.errors import InvalidInput, NoFeasiblePlan, UsageError
 from aimgen.names import dns_label, model_name
 from aimgen.render.monitoring import startup_grace_minutes
 from aimgen.render.values import cache_gib
@@ -63,7 +63,7 @@ class Decision:
     plan: Any  # aimgen.planning Plan (numbers and reasons)
     serving: ServingSpec
     runtime: RuntimeSpec
-    notes: tuple[str, ...] = field(default=())
+    engine_flags: dict[str, Any] = field(default_factory=dict)  # flag name -> value, what `aimgen launch` runs
 
 
 def startup_failure_threshold(weights_bytes: int, period_seconds: int) -> int:
@@ -75,39 +75,48 @@ def shm_size(gpus: int) -> str:
     return f"{min(SHM_MAX_GIB, SHM_GIB_PER_GPU * gpus)}Gi"
 
 
-def flag(name: str, value: Any) -> str:
-    """One engine flag as `--name=value`; True is a bare flag; objects are compact JSON."""
-    if value is True:
-        return f"--{name}"
-    if isinstance(value, (dict, list)):
-        return f"--{name}={json.dumps(value, separators=(',', ':'), sort_keys=True)}"
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return f"--{name}={value}"
+ROLES = ("served_model_name", "port", "tensor_parallel_size", "pipeline_parallel_size", "revision", "tokenizer_revision")
 
 
-def engine_args(runtime, *, checkpoint: str, served_name: str, revision: str | None, tp: int, pp: int,
-                args: dict[str, Any]) -> tuple[str, ...]:
-    """The serving container's argv after the runtime command: model, identity, parallelism, then the profile."""
+def engine_flags(runtime, *, served_name: str, revision: str | None, tp: int, pp: int,
+                 args: dict[str, Any]) -> dict[str, Any]:
+    """The engine's flags by name (model and port aside): identity and parallelism, then the runtime's default
+    args overlaid by the profile's. The launcher runs exactly these; the renderer spells them."""
     names = runtime.flag_names
-    out: list[str] = []
-    if runtime.model_arg == "positional":
-        out.append(checkpoint)
-    else:
-        out.append(flag(runtime.model_arg, checkpoint))
-    out.append(flag(names["served_model_name"], served_name))
-    out.append(flag(names["port"], runtime.port))
-    out.append(flag(names["tensor_parallel_size"], tp))
+    flags: dict[str, Any] = {names["served_model_name"]: served_name, names["tensor_parallel_size"]: tp}
     if pp > 1:
-        out.append(flag(names["pipeline_parallel_size"], pp))
+        flags[names["pipeline_parallel_size"]] = pp
     if revision:
-        out.append(flag(names["revision"], revision))
-    reserved = {names[k] for k in ("served_model_name", "port", "tensor_parallel_size", "pipeline_parallel_size", "revision")}
-    for key, value in args.items():
-        if key in reserved or value is False or value is None:
-            continue
-        out.append(flag(key, value))
-    return tuple(out)
+        # A pinned commit is all the cache holds (no refs/main): the tokenizer must be read at the same commit.
+        flags[names["revision"]] = revision
+        if names.get("tokenizer_revision"):
+            flags[names["tokenizer_revision"]] = revision
+    reserved = {names[r] for r in ROLES if names.get(r)}
+    flags.update({k: v for k, v in {**runtime.default_args, **args}.items() if k not in reserved})
+    return flags
+
+
+def engine_args(runtime, checkpoint: str, flags: dict[str, Any]) -> tuple[str, ...]:
+    """The serving container's argv after the runtime command, spelled as the engine's own parser wants."""
+    from aimgen.launch.argv import build_argv
+    from aimgen.runtimes.flags import snapshot_for
+
+    argv = build_argv(runtime, checkpoint, flags, port=runtime.port, snapshot=snapshot_for(runtime))
+    return tuple(argv[len(runtime.command):])
+
+
+def _check_engine(runtime, args: dict, env: dict, profile) -> None:
+    """Flags and env against the snapshot of the engine version the image carries: a removed flag fails here,
+    with the hint the snapshot gives, not in a crash-looping pod."""
+    from aimgen.findings import ERROR
+    from aimgen.runtimes.flags import check_engine_config
+
+    file, path = (profile.file, f"profiles[{profile.index}]") if profile else ("planned profile", "")
+    errors = [f for f in check_engine_config(runtime, args, env, file=file, path=path) if f.level == ERROR]
+    if errors:
+        first = errors[0]
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise InvalidInput(f"{first.path}: {first.message}{more}", file=first.file)
 
 
 def _runtime_spec(runtime, gfx: str, cluster: bool) -> RuntimeSpec:
@@ -133,10 +142,11 @@ def realize(selection: Selection, name: str) -> Decision:
     """A selection made concrete: parallelism, engine argv, env, sizes."""
     from aimgen.cache.plan import cache_size_bytes
     from aimgen.planning.planner import fit_check, plan
-    from aimgen.runtimes._interim import runtime_for_backend  # INTERIM: real registry pending
+    from aimgen.runtimes.registry import runtime_for_backend
 
     req = selection.request
     model, gpu = req.model, req.pool.gpu
+    runtime = runtime_for_backend(selection.backend)
     profile = selection.profile
     if profile is None:
         the_plan = plan(model, req.pool, precision=selection.precision, metric=selection.metric,
@@ -149,6 +159,7 @@ def realize(selection: Selection, name: str) -> Decision:
         profile_id = f"planned-{model_name(model.id)}-{gpu.name}-x{tp * pp}-{selection.precision}-{selection.metric}"
         source_title = "planned from the model architecture (no recipe profile)"
     else:
+        _check_engine(runtime, profile.args, profile.env, profile)
         nodes = profile.nodes
         pp = profile.nodes
         tp = profile.gpus // profile.nodes
@@ -171,9 +182,12 @@ def realize(selection: Selection, name: str) -> Decision:
         )
         if not the_plan.fits:
             raise NoFeasiblePlan(f"profile {profile.id} does not fit: {the_plan.reason}", file=profile.location)
-    runtime = runtime_for_backend(selection.backend)
+    if profile is None:
+        _check_engine(runtime, args, env, None)
     runtime_spec = _runtime_spec(runtime, gpu.gfx, False)
-    argv = engine_args(runtime, checkpoint=checkpoint, served_name=model.id, revision=revision, tp=tp, pp=pp, args=args)
+    env = {**runtime.env, **env}
+    flags = engine_flags(runtime, served_name=model.id, revision=revision, tp=tp, pp=pp, args=args)
+    argv = engine_args(runtime, checkpoint, flags)
     weights = int(the_plan.weights_bytes)
     # The cache holds the checkpoint as published (bf16 files that vLLM quantizes at load, DeepSeek's MTP layer);
     # start-up reads it all, so both the claim and the startup probe are sized to it.
@@ -207,7 +221,7 @@ def realize(selection: Selection, name: str) -> Decision:
         cache_bytes=cache_size_bytes(on_disk),
         probes=probes,
     )
-    return Decision(selection, the_plan, serving, runtime_spec)
+    return Decision(selection, the_plan, serving, runtime_spec, engine_flags=flags)
 
 
 def _token_secret(value: str | None) -> tuple[str, str] | None:

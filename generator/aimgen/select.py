@@ -23,7 +23,7 @@ class Request:
     gpus: int | None = None
     precision: str | None = None
     backend: str = "vllm"
-    metric: str = "latency"
+    metric: str | None = "latency"  # None: no preference (the launcher then fills the pod's GPUs first)
     max_model_len: int | None = None
 
 
@@ -47,7 +47,7 @@ class Selection:
 def _check_request(req: Request) -> None:
     if req.backend not in BACKENDS:
         raise UsageError(f"--backend {req.backend!r} is not one of: {', '.join(BACKENDS)}")
-    if req.metric not in METRICS:
+    if req.metric is not None and req.metric not in METRICS:
         raise UsageError(f"--metric {req.metric!r} is not one of: {', '.join(METRICS)}")
     if req.precision is not None and req.precision not in PRECISIONS:
         raise UsageError(f"--precision {req.precision!r} is not one of: {', '.join(PRECISIONS)}")
@@ -80,7 +80,8 @@ def precision_preference(model: CatalogModel, first: str) -> list[str]:
     return list(dict.fromkeys([first, model.native_precision, "bf16", "fp8", "mxfp4", "fp16", "int8", "int4"]))
 
 
-def select(req: Request) -> Selection:
+def select(req: Request, profiles: list[Profile] | None = None) -> Selection:
+    """`profiles` replaces the model's recipe (the launcher's --recipes folder); default: recipes/models/."""
     _check_request(req)
     gpu, model = req.pool.gpu, req.model
     fallbacks: list[str] = []
@@ -91,7 +92,8 @@ def select(req: Request) -> Selection:
         fallbacks.append(f"precision {precision} → {alternative}: {gpu.product} ({gpu.gfx}) cannot run {precision} ({why})")
         precision = alternative
 
-    candidates = [p for p in profiles_for(model.id) if p.gpu == gpu.name]
+    recipe = profiles_for(model.id) if profiles is None else [p for p in profiles if p.model == model.id]
+    candidates = [p for p in recipe if p.gpu == gpu.name]
     feasible = [p for p in candidates if _fits_pool(p, req.pool) and runnable(gpu, p.precision, model)]
     if not feasible:
         if candidates:
@@ -99,9 +101,9 @@ def select(req: Request) -> Selection:
                 f"no recipe profile for {gpu.product} fits the pool {req.pool.name!r} "
                 f"({req.pool.gpus_per_node} GPUs/node x {req.pool.nodes}); planning from the architecture"
             )
-        elif profiles_for(model.id) or model.in_catalog:
+        elif recipe or model.in_catalog:
             fallbacks.append(f"no recipe profile for {model.id} on {gpu.product}; planning from the architecture")
-        return Selection(req, None, req.gpus or 0, precision, req.backend, req.metric, tuple(fallbacks))
+        return Selection(req, None, req.gpus or 0, precision, req.backend, req.metric or "latency", tuple(fallbacks))
 
     precision_order = precision_preference(model, precision)
 
@@ -109,7 +111,7 @@ def select(req: Request) -> Selection:
         return (
             p.backend != req.backend,
             precision_order.index(p.precision) if p.precision in precision_order else len(precision_order),
-            p.metric != req.metric,
+            req.metric is not None and p.metric != req.metric,
             _gpu_rank(req.gpus, p.gpus),
         )
 
@@ -122,7 +124,7 @@ def select(req: Request) -> Selection:
         fallbacks.append(f"GPU count {req.gpus} → {best.gpus}: {why}")
     if best.precision != precision:
         fallbacks.append(f"precision {precision} → {best.precision}: the recipe has no {precision} profile for {gpu.product}")
-    if best.metric != req.metric:
+    if req.metric is not None and best.metric != req.metric:
         fallbacks.append(f"metric {req.metric} → {best.metric}: the recipe has no {req.metric} profile for this shape")
     if best.backend != req.backend:
         fallbacks.append(f"backend {req.backend} → {best.backend}: the recipe has no {req.backend} profile for {gpu.product}")

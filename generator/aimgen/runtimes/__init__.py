@@ -1,0 +1,1 @@
+"""Runtime plugins (runtimes/<name>/): the registry, engine snapshots and the engine-config check."""

@@ -1,0 +1,222 @@
+"""The runtime registry: every `runtimes/<name>/runtime.yaml`, validated and turned into a frozen Runtime.
+
+Built-in runtimes live under aimgen.paths.runtimes_dir(); users add their own backends by pointing
+AIMGEN_RUNTIMES_PATH (os.pathsep-separated) at folders of the same shape. Both go through the same code:
+folders named on AIMGEN_RUNTIMES_PATH are searched first, so a user's folder of the same name replaces a
+built-in one (to re-pin an image, say), like PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import yaml
+
+from aimgen import paths
+from aimgen.errors import InvalidInput, UsageError
+from aimgen.findings import json_path
+
+RUNTIME_FILE = "runtime.yaml"
+ENV_RUNTIMES_PATH = "AIMGEN_RUNTIMES_PATH"
+
+
+@dataclass(frozen=True)
+class Image:
+    repository: str
+    tag: str
+    digest: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """repository:tag, plus @digest when pinned by content."""
+        ref = f"{self.repository}:{self.tag}"
+        return f"{ref}@{self.digest}" if self.digest else ref
+
+
+@dataclass(frozen=True)
+class ArgStyle:
+    value: str = "equals"  # --flag=value | separate: --flag value
+    true_flag: str = "bare"  # --flag
+    false_flag: str = "no-prefix"  # --no-flag | omit
+    json: str = "compact"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    name: str
+    folder: Path
+    backend: str
+    engine: str
+    engine_version: str
+    description: str
+    images: Mapping[str, Image]  # by gfx target; its keys are the supported targets
+    command: tuple[str, ...]
+    model_arg: str  # "positional", or the flag (without dashes) that takes the model, e.g. "model-path"
+    arg_style: ArgStyle
+    flag_names: Mapping[str, str]  # role -> flag without dashes: port, host, served_model_name, tensor_parallel_size, ...
+    port: int
+    health_path: str
+    readiness_path: str
+    metrics_path: str
+    default_args: Mapping[str, Any]
+    env: Mapping[str, str]
+    snapshot_path: Path | None  # snapshot of engine_version
+    renamed_path: Path | None
+
+    @property
+    def gfx_targets(self) -> tuple[str, ...]:
+        return tuple(sorted(self.images))
+
+    @property
+    def dockerfile(self) -> Path:
+        return self.folder / "Dockerfile"
+
+    def image(self, gfx: str) -> Image:
+        try:
+            return self.images[gfx]
+        except KeyError:
+            raise InvalidInput(
+                f"runtime {self.name} has no image for {gfx}; it supports {', '.join(self.gfx_targets)}",
+                file=str(self.folder / RUNTIME_FILE), path="images",
+            ) from None
+
+    def image_for(self, gfx: str) -> str:
+        """The image reference to run on a `gfx` GPU (repository:tag[@digest])."""
+        return self.image(gfx).ref
+
+    def flag(self, role: str) -> str | None:
+        """`--name` for a role (port, host, served_model_name, tensor_parallel_size, ...), None if unset."""
+        name = self.flag_names.get(role)
+        return f"--{name}" if name else None
+
+    def snapshots(self) -> dict[str, Path]:
+        """Every committed snapshot in the folder by engine version (the pinned one among them)."""
+        prefix = f"{self.engine}-"
+        found = {}
+        for path in sorted((self.folder / "snapshots").glob(f"{prefix}*.json")):
+            found[path.stem[len(prefix):]] = path
+        return found
+
+
+def runtime_dirs() -> list[Path]:
+    """Folders searched for runtimes, in order: AIMGEN_RUNTIMES_PATH entries, then the built-ins."""
+    extra = [Path(p) for p in os.environ.get(ENV_RUNTIMES_PATH, "").split(os.pathsep) if p]
+    return [*extra, paths.runtimes_dir()]
+
+
+@lru_cache(maxsize=1)
+def _schema() -> dict:
+    return json.loads((paths.schemas_dir() / "runtime.schema.json").read_text())
+
+
+def load_runtime(folder: Path) -> Runtime:
+    """Read and validate one runtime folder; raises InvalidInput naming the file and field."""
+    import jsonschema
+
+    file = folder / RUNTIME_FILE
+    try:
+        doc = yaml.safe_load(file.read_text())
+    except OSError as exc:
+        raise InvalidInput(f"cannot read: {exc.strerror}", file=str(file)) from None
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"not valid YAML: {exc}", file=str(file)) from None
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise InvalidInput(f"{first.message}{more}", file=str(file), path=json_path(first.absolute_path) or None)
+    if doc["name"] != folder.name:
+        raise InvalidInput(f"name {doc['name']!r} must equal the folder name {folder.name!r}", file=str(file),
+                           path="name")
+    snapshot = folder / doc["snapshot"] if doc.get("snapshot") else None
+    if snapshot is not None and not snapshot.is_file():
+        raise InvalidInput(f"snapshot file {doc['snapshot']} does not exist in {folder}", file=str(file),
+                           path="snapshot")
+    renamed = folder / doc["renamed"] if doc.get("renamed") else None
+    if renamed is not None and not renamed.is_file():
+        raise InvalidInput(f"renamed file {doc['renamed']} does not exist in {folder}", file=str(file), path="renamed")
+    style = doc["arg_style"]
+    return Runtime(
+        name=doc["name"],
+        folder=folder,
+        backend=doc["backend"],
+        engine=doc["engine"],
+        engine_version=str(doc["engine_version"]),
+        description=doc.get("description", ""),
+        images=MappingProxyType({gfx: Image(i["repository"], i["tag"], i.get("digest"))
+                                 for gfx, i in doc["images"].items()}),
+        command=tuple(doc["command"]),
+        model_arg=doc["model_arg"],
+        arg_style=ArgStyle(style["value"], style["true_flag"], style["false_flag"], style.get("json", "compact")),
+        flag_names=MappingProxyType(dict(doc["flags"])),
+        port=int(doc["port"]),
+        health_path=doc["health_path"],
+        readiness_path=doc["readiness_path"],
+        metrics_path=doc["metrics_path"],
+        default_args=MappingProxyType(dict(doc.get("default_args") or {})),
+        env=MappingProxyType({k: str(v) for k, v in (doc.get("env") or {}).items()}),
+        snapshot_path=snapshot,
+        renamed_path=renamed,
+    )
+
+
+@lru_cache(maxsize=8)
+def _discover(dirs: tuple[Path, ...]) -> Mapping[str, Runtime]:
+    found: dict[str, Runtime] = {}
+    for root in dirs:
+        if not root.is_dir():
+            continue
+        for folder in sorted(p for p in root.iterdir() if (p / RUNTIME_FILE).is_file()):
+            if folder.name not in found:  # earlier folders win (AIMGEN_RUNTIMES_PATH before built-ins)
+                found[folder.name] = load_runtime(folder)
+    return MappingProxyType(found)
+
+
+def discover() -> Mapping[str, Runtime]:
+    """All runtimes by name, from runtime_dirs() (cached per search path)."""
+    return _discover(tuple(d.resolve() for d in runtime_dirs()))
+
+
+def clear_cache() -> None:
+    _discover.cache_clear()
+
+
+def list_runtimes() -> list[Runtime]:
+    return sorted(discover().values(), key=lambda r: r.name)
+
+
+def get_runtime(name: str) -> Runtime:
+    runtimes = discover()
+    if name not in runtimes:
+        raise UsageError(f"unknown runtime {name!r}; available: {', '.join(sorted(runtimes)) or 'none'} "
+                         f"(searched {', '.join(str(d) for d in runtime_dirs())})")
+    return runtimes[name]
+
+
+def runtime_for_backend(backend: str) -> Runtime:
+    """The runtime serving a recipe backend: `<backend>-rocm` if there is one, else the only runtime
+    declaring that backend."""
+    runtimes = discover()
+    preferred = runtimes.get(f"{backend}-rocm")
+    if preferred is not None and preferred.backend == backend:
+        return preferred
+    matching = [r for r in runtimes.values() if r.backend == backend]
+    if len(matching) == 1:
+        return matching[0]
+    if not matching:
+        known = sorted({r.backend for r in runtimes.values()})
+        raise InvalidInput(f"no runtime serves backend {backend!r}; backends with a runtime: {', '.join(known)}")
+    raise InvalidInput(f"several runtimes serve backend {backend!r} ({', '.join(r.name for r in matching)}); "
+                       f"name one explicitly")
+
+
+def backends() -> list[str]:
+    """Every recipe backend some runtime serves (built-in and custom): the choices for --backend."""
+    return sorted({r.backend for r in discover().values()})

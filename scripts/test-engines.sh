@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# `make test-engines`: check the committed engine snapshots against the real engines, and every recipe
+# profile against the real parser of the engine version its runtime pins.
+#
+# For each runtimes/*/snapshots/<engine>-<version>.json:
+#   1. create (or reuse) .venv-engines-<engine>-<version>: the engine installed with --no-deps, the CPU
+#      build of torch that lies on the machine's disk, and the few packages the parser imports
+#      (runtimes/<name>/snapshot-deps.txt, pinned to what the engine itself declares);
+#   2. regenerate the snapshot into a temp file and fail if it differs from the committed one;
+#   3. parse every recipe profile for that engine with the real parser (recipes/models/*.yaml).
+#
+#   scripts/test-engines.sh            check
+#   scripts/test-engines.sh --update   rewrite the committed snapshots instead of diffing
+#   ENGINE_VERSIONS="0.33.0" ...       only these versions
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UPDATE=0
+[[ "${1:-}" == "--update" ]] && UPDATE=1
+PYTHON="${ENGINE_PYTHON:-python3}"
+TORCH_SPEC="${ENGINE_TORCH:-torch==2.13.0}"  # the CPU wheel on the machine's disk; never a CUDA build
+RECIPES="${AIMGEN_RECIPES_DIR:-recipes/models}"
+export VLLM_TARGET_DEVICE=cpu PIP_DISABLE_PIP_VERSION_CHECK=1
+SNAPSHOT_TOOL="$PWD/scripts/snapshot_engine.py"
+
+failures=0
+checked=0
+start_all=$SECONDS
+
+log() { printf '[test-engines] %s\n' "$*"; }
+
+install_engine() {  # venv engine version deps_file
+  local venv=$1 engine=$2 version=$3 deps=$4
+  local stamp="$venv/.installed-$( (cat "$deps"; echo "$TORCH_SPEC") | sha256sum | cut -c1-12)"
+  [[ -f "$stamp" ]] && return 0
+  log "installing $engine==$version into $venv"
+  rm -rf "$venv"
+  "$PYTHON" -m venv "$venv"
+  local install_log="$venv/install.log"
+  local pip=("$venv/bin/pip" install -q --disable-pip-version-check)
+  local cons="$venv/constraints.txt"
+  echo "$TORCH_SPEC" >"$cons"
+  {
+    "${pip[@]}" --no-deps "$engine==$version"
+    "${pip[@]}" "$TORCH_SPEC"
+    "$venv/bin/python" "$SNAPSHOT_TOOL" --engine "$engine" requirements --deps "$deps" --select with-deps >"$venv/req.txt"
+    "$venv/bin/python" "$SNAPSHOT_TOOL" --engine "$engine" requirements --deps "$deps" --select no-deps >"$venv/req-nodeps.txt"
+    "${pip[@]}" -c "$cons" -r "$venv/req.txt"
+    if [[ -s "$venv/req-nodeps.txt" ]]; then "${pip[@]}" --no-deps -r "$venv/req-nodeps.txt"; fi
+  } >"$install_log" 2>&1 || { tail -30 "$install_log"; log "FAIL: could not install $engine==$version (log: $install_log)"; return 1; }
+  touch "$stamp"
+}
+
+shopt -s nullglob
+selected() {  # the committed snapshots to check, one per line: snapshot path, runtime dir, engine, version
+  local snapshot base
+  for snapshot in runtimes/*/snapshots/*.json; do
+    base=$(basename "$snapshot" .json)
+    if [[ -n "${ENGINE_VERSIONS:-}" && " $ENGINE_VERSIONS " != *" ${base##*-} "* ]]; then continue; fi
+    echo "$snapshot $(dirname "$(dirname "$snapshot")") ${base%-*} ${base##*-}"
+  done
+}
+
+# Installs are mostly download and unpack: run them side by side (2 cores), then check one by one.
+pids=()
+while read -r snapshot runtime_dir engine version; do
+  install_engine ".venv-engines-$engine-$version" "$engine" "$version" "$runtime_dir/snapshot-deps.txt" &
+  pids+=($!)
+done < <(selected)
+for pid in "${pids[@]}"; do wait "$pid" || true; done
+
+# fd 3 carries the list, so nothing in the loop body can swallow it by reading stdin.
+while read -r snapshot runtime_dir engine version <&3; do
+  base=$(basename "$snapshot" .json)          # e.g. vllm-0.33.0, sglang-0.5.12
+  venv=".venv-engines-$engine-$version"
+  t0=$SECONDS
+  if ! install_engine "$venv" "$engine" "$version" "$runtime_dir/snapshot-deps.txt"; then
+    failures=$((failures + 1)); continue
+  fi
+  tmp=$(mktemp -d)
+  if ! (cd "$tmp" && "$OLDPWD/$venv/bin/python" "$SNAPSHOT_TOOL" --engine "$engine" snapshot --out "$tmp/$base.json"); then
+    log "FAIL: $engine $version: snapshot generation failed"; failures=$((failures + 1)); rm -rf "$tmp"; continue
+  fi
+  if [[ $UPDATE == 1 ]]; then
+    cp "$tmp/$base.json" "$snapshot"; log "updated $snapshot"
+  elif ! diff -u "$snapshot" "$tmp/$base.json" >"$tmp/diff"; then
+    head -60 "$tmp/diff"
+    log "FAIL: $snapshot differs from what $engine $version produces (run scripts/test-engines.sh --update and review)"
+    failures=$((failures + 1))
+  else
+    log "ok: $snapshot matches $engine $version"
+  fi
+  rm -rf "$tmp"
+  # Recipes are checked against the version their runtime pins (runtime.yaml engine_version).
+  # Every version parses the recipes; only the version the runtime pins can fail the run.
+  pinned=$(sed -n 's/^engine_version: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$runtime_dir/runtime.yaml")
+  if "$venv/bin/python" "$SNAPSHOT_TOOL" --engine "$engine" parse-recipes --recipes "$RECIPES"; then
+    log "ok: recipes parse with $engine $version"
+  elif [[ "$pinned" == "$version" ]]; then
+    log "FAIL: recipes rejected by $engine $version (the pinned version)"; failures=$((failures + 1))
+  else
+    log "note: recipes rejected by $engine $version (not the pinned $pinned; informational)"
+  fi
+  checked=$((checked + 1))
+  log "$engine $version done in $((SECONDS - t0)) s"
+done 3< <(selected)
+
+log "$checked engine versions checked in $((SECONDS - start_all)) s, $failures failed"
+[[ $checked -gt 0 ]] || { log "FAIL: no snapshots found under runtimes/*/snapshots"; exit 1; }
+[[ $failures == 0 ]]

