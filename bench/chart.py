@@ -18,20 +18,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from _timing import best  # noqa: E402
 sys.path.insert(0, str(ROOT / "tests"))
 
 MODEL = "meta-llama/Llama-3.1-70B-Instruct"
 POOL = ROOT / "recipes" / "node-pools" / "mi300x-8gpu.yaml"
 RELEASE = "llama-70b"
 
-
-def _best(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def _run(args: list[str]) -> None:
@@ -59,15 +53,15 @@ def main() -> None:
         helm = {}
         for which in ("helm3", "helm4"):
             binary = str(helm_binary(which))
-            helm[which] = _best(lambda b=binary: _run([b, "template", RELEASE, str(CHART), "-f", str(values),
+            helm[which] = best(lambda b=binary: _run([b, "template", RELEASE, str(CHART), "-f", str(values),
                                                        "--namespace", "llm"]))
-        cli = _best(lambda: _run([aimgen, "render", *common, "--no-validate", "-o", str(out)]))
-        cli_validate = _best(lambda: _run([aimgen, "render", *common, "-o", str(out)]), repeat=3)
-        in_process = _best(lambda: python_side(case, table), repeat=20)
+        cli = best(lambda: _run([aimgen, "render", *common, "--no-validate", "-o", str(out)]))
+        cli_validate = best(lambda: _run([aimgen, "render", *common, "-o", str(out)]), repeat=3)
+        in_process = best(lambda: python_side(case, table), repeat=20)
         zero = {}
         for which in ("helm3", "helm4"):
             binary = str(helm_binary(which))
-            zero[which] = _best(lambda b=binary: _run([b, "template", "qwen", str(CHART), "--set", "model=Qwen/Qwen3-8B",
+            zero[which] = best(lambda b=binary: _run([b, "template", "qwen", str(CHART), "--set", "model=Qwen/Qwen3-8B",
                                                        "--set", "gpu=mi300x"]))
     print(f"typical release ({MODEL}, TP=8, mi300x-8gpu pool, prefetch Job): {len(expected.docs)} objects")
     print(f"  helm template: helm 3.18 {helm['helm3'] * 1000:.0f} ms   helm 4.1 {helm['helm4'] * 1000:.0f} ms")

@@ -10,21 +10,16 @@
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from _timing import best  # noqa: E402
 
-
-def _best(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -41,16 +36,16 @@ def main() -> None:
     load_gpus(), load_models()  # catalogs are cached for the process; time the recipes themselves
 
     def checked() -> None:
-        load.load_all_profiles.cache_clear()
+        load._load_cached.cache_clear()
         load.load_all_profiles()
 
     fast_loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    plain = _best(lambda: [yaml.load(t, Loader=fast_loader) for t in texts])
-    full = _best(checked)
+    plain = best(lambda: [yaml.load(t, Loader=fast_loader) for t in texts])
+    full = best(checked)
     profiles = len(load.load_all_profiles())
     print(f"recipes: {len(files)} files, {profiles} profiles")
     print(f"load+check all: {full * 1000:.1f} ms   plain parse (libyaml): {plain * 1000:.1f} ms   ratio {full / plain:.1f}x")
-    lint = _best(lambda: check_recipes(), repeat=3)
+    lint = best(lambda: check_recipes(), repeat=3)
     print(f"recipes check (load + lint + citations): {lint * 1000:.1f} ms")
 
     seed = (ROOT / "tests" / "cases" / "seed" / "env-and-dict-args" / "input.yaml").read_text()
@@ -60,7 +55,7 @@ def main() -> None:
         result = convert_seed(data, gpus=load_gpus(), models=load_models(), source="seed.yaml")
         check(result.recipe, "recipe", "out")
 
-    per = statistics.median(_best(one_import, repeat=20) for _ in range(3))
+    per = statistics.median(best(one_import, repeat=20) for _ in range(3))
     print(f"seed import (parse + convert + schema check): {per * 1000:.2f} ms per file")
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -12,24 +10,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 AIMGEN = ROOT / ".venv" / "bin" / "aimgen"
 HELM = ROOT / ".tools" / "helm3" / "helm"
-
-
-def _time(cmd: list[str], runs: int = 5) -> float:
-    samples = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
+sys.path.insert(0, str(ROOT / "bench"))
+from _timing import best_command  # noqa: E402
 
 
 def main() -> None:
     render = [str(AIMGEN), "render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "-o", os.devnull]
     no_validate = render + ["--no-validate"]
-    t_render = _time(render)
-    t_render_nv = _time(no_validate)
-    t_version = _time([str(AIMGEN), "--version"])
-    t_helm = _time([str(HELM), "version"]) if HELM.exists() else float("nan")
+    t_render = best_command(render)
+    t_render_nv = best_command(no_validate)
+    t_version = best_command([str(AIMGEN), "--version"])
+    t_helm = best_command([str(HELM), "version"]) if HELM.exists() else float("nan")
     print(f"  aimgen render (validated)     {t_render * 1000:8.0f} ms")
     print(f"  aimgen render --no-validate   {t_render_nv * 1000:8.0f} ms")
     print(f"  aimgen --version              {t_version * 1000:8.0f} ms")
