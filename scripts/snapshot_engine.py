@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import ast
 import enum
-import importlib
 import json
 import os
 import re

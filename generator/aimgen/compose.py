@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aimgen.catalog.nodepool import NodePool
@@ -119,7 +118,7 @@ def _check_engine(runtime, args: dict, env: dict, profile) -> None:
         raise InvalidInput(f"{first.path}: {first.message}{more}", file=first.file)
 
 
-def _runtime_spec(runtime, gfx: str, cluster: bool) -> RuntimeSpec:
+def _runtime_spec(runtime, gfx: str) -> RuntimeSpec:
     image = runtime.image_for(gfx)
     return RuntimeSpec(
         name=dns_label(f"aim-{runtime.name}-{gfx}"),
@@ -184,7 +183,7 @@ def realize(selection: Selection, name: str) -> Decision:
             raise NoFeasiblePlan(f"profile {profile.id} does not fit: {the_plan.reason}", file=profile.location)
     if profile is None:
         _check_engine(runtime, args, env, None)
-    runtime_spec = _runtime_spec(runtime, gpu.gfx, False)
+    runtime_spec = _runtime_spec(runtime, gpu.gfx)
     env = {**runtime.env, **env}
     flags = engine_flags(runtime, served_name=model.id, revision=revision, tp=tp, pp=pp, args=args)
     argv = engine_args(runtime, checkpoint, flags)
@@ -247,10 +246,7 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         decisions.append(decide(req, name))
     release = dns_label(options.name) if options.name else decisions[0].serving.name
     replicas = options.autoscale or (1, 1)
-    services = [
-        ServingSpec(**{**d.serving.__dict__, "min_replicas": replicas[0], "max_replicas": replicas[1]})
-        for d in decisions
-    ]
+    services = [replace(d.serving, min_replicas=replicas[0], max_replicas=replicas[1]) for d in decisions]
     runtimes = tuple({d.runtime.name: d.runtime for d in decisions}.values())
     cache = CacheSpec(
         enabled=options.cache_enabled,

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple, Protocol
 
 
 from aimgen.console import console
-from aimgen.errors import InvalidInput, NoFeasiblePlan
+from aimgen.errors import NoFeasiblePlan
 
 
 class ResolvedProfile(NamedTuple):
