@@ -110,7 +110,8 @@ def _hadolint() -> str:
     return found
 
 
-@pytest.mark.parametrize("dockerfile", sorted(RUNTIMES.glob("*/Dockerfile")), ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("dockerfile", sorted(RUNTIMES.glob("*/Dockerfile")) + [RUNTIMES.parent / "Dockerfile"],
+                         ids=lambda p: p.parent.name)
 def test_hadolint_passes(dockerfile):
     done = subprocess.run([_hadolint(), "--no-color", str(dockerfile)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
