@@ -1,5 +1,6 @@
-"""Pick the profile for a request: the recipe's exact profile when the pool can offer it, else the nearest one
-(GPU count first, then precision, then metric, then backend), each fallback stated; no recipe → the planner."""
+"""Pick the profile for a request: the recipe's exact profile when the pool can offer it, else the nearest one,
+each fallback stated; no recipe → the planner. What gives way first is the GPU count (8 → 4 → 2 → 1 within the
+pool), then precision, then metric, and the backend last."""
 
 from __future__ import annotations
 
