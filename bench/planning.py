@@ -47,3 +47,7 @@ def main() -> None:
         print(f"  plan {model.id:<40} {t * 1e6:10,.0f} µs   {startup / t:7.0f}x faster than CLI start")
     worst = max(times)
     print(f"  slowest plan / CLI start-up          {worst / startup:12.3%}")
+
+
+if __name__ == "__main__":
+    main()
