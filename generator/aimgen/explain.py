@@ -7,13 +7,9 @@ from aimgen.compose import Decision
 GIB = 1024**3
 
 
-def _arg(args: tuple[str, ...], *names: str):
-    for a in args:
-        for n in names:
-            if a.startswith(f"--{n}="):
-                value = a.split("=", 1)[1]
-                return int(value) if value.isdigit() else value
-    return None
+def _flag(d: Decision, *names: str):
+    """A setting the engine is given, from the decision's flags (vLLM and SGLang name some differently)."""
+    return next((d.engine_flags[n] for n in names if n in d.engine_flags), None)
 
 
 def explain_dict(d: Decision) -> dict:
@@ -40,8 +36,8 @@ def explain_dict(d: Decision) -> dict:
         "args": list(svc.args),
         "env": dict(svc.env),
     })
-    out["max_model_len"] = _arg(svc.args, "max-model-len", "context-length") or numbers.get("max_model_len")
-    out["max_num_seqs"] = _arg(svc.args, "max-num-seqs", "max-running-requests") or numbers.get("max_num_seqs")
+    out["max_model_len"] = _flag(d, "max-model-len", "context-length") or numbers.get("max_model_len")
+    out["max_num_seqs"] = _flag(d, "max-num-seqs", "max-running-requests") or numbers.get("max_num_seqs")
     return out
 
 
