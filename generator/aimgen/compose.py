@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aimgen.catalog.nodepool import NodePool
-from aimgen.constants import CACHE_MOUNT_PATH
+from aimgen.constants import CACHE_MOUNT_PATH, GIB
 from aimgen.errors import InvalidInput, NoFeasiblePlan, UsageError
 from aimgen.names import dns_label, model_name
 from aimgen.render.monitoring import startup_grace_minutes
@@ -25,7 +25,6 @@ from aimgen.spec import (
     ServingSpec,
 )
 
-GIB = 1024**3
 # Startup allowance: kernel JIT/graph capture take minutes on a cold node; weights load at ≥ 256 MiB/s from a PVC.
 STARTUP_BASE_SECONDS = 600
 STARTUP_SECONDS_PER_GIB = 4

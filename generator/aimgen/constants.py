@@ -34,6 +34,8 @@ ANN_PROFILE = "aim-engine.amd.com/profile"
 ANN_MODEL = "aim-engine.amd.com/model"
 PART_OF = "aim-engine"
 
+GIB = 1024**3  # bytes in a GiB: weights, caches, VRAM and Kubernetes "Gi" quantities
+
 SERVING_CONTAINER = "kserve-container"
 SERVING_PORT = 8080
 CACHE_MOUNT_PATH = "/models"

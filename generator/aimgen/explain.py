@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aimgen.compose import Decision
+from aimgen.constants import GIB
 
-GIB = 1024**3
 
 
 def _flag(d: Decision, *names: str):

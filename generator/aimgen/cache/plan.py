@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 
 from aimgen.cache.layout import check_model_id, check_revision
+from aimgen.constants import GIB
 
-GIB = 1 << 30
 HEADROOM_FRACTION = 0.15  # tokenizer/config files, filesystem overhead, a changed shard or two of a new revision
 HEADROOM_FIXED = 2 * GIB
 MIN_CACHE_BYTES = 10 * GIB

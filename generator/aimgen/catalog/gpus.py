@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from aimgen import paths
+from aimgen.constants import GIB
 from aimgen.errors import InvalidInput
 from aimgen.loading import load_checked
 
-GIB = 1024**3
 
 
 @dataclass(frozen=True)

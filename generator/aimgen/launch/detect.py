@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from aimgen.constants import GIB
 from aimgen.errors import EnvironmentProblem
 
 MIB = 1024**2
-GIB = 1024**3
 TOOL_TIMEOUT_S = 30
 AMD_VENDOR_ID = 0x1002
 KFD_NODES = Path("sys/class/kfd/kfd/topology/nodes")

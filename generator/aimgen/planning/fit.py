@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from aimgen.catalog.gpus import GIB, Gpu
+from aimgen.catalog.gpus import Gpu
 from aimgen.catalog.models import CatalogModel
+from aimgen.constants import GIB
 from aimgen.errors import AimgenError, UsageError
 from aimgen.planning.arch import ModelArch, arch_from_config
 from aimgen.planning.memory import (

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 
+from aimgen.constants import GIB
 from aimgen.spec import AutoscalingSpec, DeploymentSpec, MonitoringSpec, RuntimeSpec, ServingSpec
 
-GIB = 1024**3
 SELECTION_KEYS = ("model", "gpu", "gpus", "precision", "backend", "metric")
 
 
