@@ -8,6 +8,7 @@ from pathlib import Path
 from aimgen.catalog.gpus import Gpu, get_gpu
 from aimgen.errors import InvalidInput
 from aimgen.loading import load_checked
+from aimgen.validate import apirules
 
 DEFAULT_CPU_PER_GPU = 8
 DEFAULT_MEMORY_GIB_PER_GPU = 64
@@ -41,8 +42,25 @@ def default_pool(gpu: Gpu) -> NodePool:
     return NodePool(name=f"{gpu.name}-pool", gpu=gpu, gpus_per_node=gpu.gpus_per_node, tolerations=DEFAULT_TOLERATIONS)
 
 
+def api_problems(data: dict) -> list[tuple[str, str]]:
+    """(field, why) for each placement value the API server would refuse on the serving pods or the claim:
+    the schema checks types, apirules the syntax Kubernetes' Go validation enforces."""
+    out = [(f"nodeSelector{k}", why) for k, why in apirules.node_selector(data.get("nodeSelector", {}))]
+    for i, t in enumerate(data.get("tolerations", ())):
+        out += [(f"tolerations[{i}]{'.' + f if f else ''}", why) for f, why in apirules.toleration(t)]
+    for field in ("priorityClassName", "storageClass"):
+        value = data.get(field)
+        if value is not None and (why := apirules.dns1123_subdomain(value)):
+            out.append((field, f"{value!r} {why}"))
+    return out
+
+
 def load_node_pool(path: Path, gpu_override: str | None = None) -> NodePool:
     data, _ = load_checked(Path(path), "node-pool", "node pool")
+    problems = api_problems(data)
+    if problems:
+        field, why = problems[0]
+        raise InvalidInput(why, file=str(path), path=field)
     gpu = get_gpu(data["gpu"], field="gpu")
     if gpu_override is not None and get_gpu(gpu_override).name != gpu.name:
         raise InvalidInput(

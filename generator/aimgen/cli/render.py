@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import re
 from pathlib import Path
 from typing import List, Optional
 
@@ -15,7 +14,6 @@ from aimgen.cli.main import app
 from aimgen.console import console
 from aimgen.errors import InvalidInput, UsageError
 
-QUANTITY = re.compile(r"^[1-9][0-9]*(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 Output = Annotated[Optional[str], typer.Option("-o", "--output", help="Write here instead of stdout ('-' is stdout).")]
 
 
@@ -43,6 +41,29 @@ def _gateway(value: str | None) -> tuple[str, str] | None:
     return (name, namespace)
 
 
+def _check_api_values(p: dict) -> None:
+    """Options whose values land in manifests as they are: refused here when the API server would refuse them
+    (validate/apirules.py), so neither `render` nor `values` writes them."""
+    from aimgen.validate import apirules
+
+    checks = [
+        ("--ingress-host", p["ingress_host"], apirules.host),
+        ("--ingress-class", p["ingress_class"], apirules.dns1123_subdomain),
+        ("--tls-secret", p["tls_secret"], apirules.dns1123_subdomain),
+        ("--existing-claim", p["existing_claim"], apirules.dns1123_subdomain),
+        ("--cache-size", p["cache_size"], lambda v: apirules.quantity(v, positive=True)),
+        *(("--allow-namespace", ns, apirules.dns1123_label) for ns in p["allow_namespace"] or ()),
+    ]
+    for option, value, rule in checks:
+        if value is not None and (why := rule(value)):
+            raise UsageError(f"{option} {value!r} {why}")
+    host = p["ingress_host"]
+    if host and host.startswith("*.") and len(p["models"]) > 1:
+        raise UsageError(f"--ingress-host {host!r} is a wildcard: with {len(p['models'])} models each is served at "
+                         f"<name>.<host>, and '<name>.{host}' is not a host; give a plain host such as "
+                         f"{host[2:]!r} (models at <name>.{host[2:]})")
+
+
 def _compose(p: dict):
     """Check option combinations, then requests → spec. `p` holds the command's parameters by name."""
     from aimgen.compose import Options, compose
@@ -53,11 +74,7 @@ def _compose(p: dict):
         raise UsageError(f"--name {name!r} is not a valid Kubernetes name; try {dns_label(name)!r}")
     if namespace and dns_label(namespace) != namespace:
         raise UsageError(f"--namespace {namespace!r} is not a valid namespace name; try {dns_label(namespace)!r}")
-    if p["cache_size"] is not None and not QUANTITY.match(p["cache_size"]):
-        raise UsageError(f"--cache-size {p['cache_size']!r} is not a storage quantity; use e.g. 500Gi or 2Ti")
-    for ns in p["allow_namespace"] or ():
-        if dns_label(ns) != ns:
-            raise UsageError(f"--allow-namespace {ns!r} is not a valid namespace name")
+    _check_api_values(p)
     if p["tls_secret"] and (not p["ingress_host"] or p["gateway"]):
         raise UsageError("--tls-secret is for the Ingress (give --ingress-host, without --gateway: with a Gateway, "
                          "TLS terminates at its listener)")

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from aimgen.errors import EnvironmentProblem
 from aimgen.findings import ERROR, WARNING, Finding
+from aimgen.validate.apirules import manifest_problems
 from aimgen.validate.crd_schema import CrdIndex, crd_index
 from aimgen.validate.loader import load_yaml_documents
 from aimgen.validate.messages import describe
@@ -30,6 +31,7 @@ DOC_DEPRECATED = "DOC005"  # CRD version marked deprecated (warning)
 META = "META001"  # metadata name/namespace/labels/annotations syntax
 K8S_SCHEMA = "K8S001"  # built-in kind schema violation
 CRD_SCHEMA = "CRD001"  # custom resource schema violation
+API_RULES = "API001"  # a value the API server's Go validation refuses (hosts, tolerations, selectors, quantities)
 
 
 def document_label(doc: dict[str, Any], index: int) -> str:
@@ -110,6 +112,8 @@ def validate_documents(
             continue
         for path, message in metadata_problems(kind, doc.get("metadata")):
             findings.append(Finding(ERROR, META, source, _where(label, path), message))
+        for path, message in manifest_problems(doc):
+            findings.append(Finding(ERROR, API_RULES, source, _where(label, path), message))
         identity = _identity(doc)
         if identity in seen:
             message = f"the same object is defined twice (first as {seen[identity]}); the later one would replace it"

@@ -1,22 +1,15 @@
 """metadata rules the API server applies to every object, built-in or custom: names, namespaces, labels.
 
 The JSON schemas only say these are strings; the syntax rules (apimachinery's validation.IsDNS1123Subdomain,
-IsQualifiedName, IsValidLabelValue) live in Go code, so they are restated here with messages that say what
-would be valid.
+IsQualifiedName, IsValidLabelValue) are restated in apirules.py; this module applies them to metadata.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Iterator
 
-_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
-_QUALIFIED_NAME_PART = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+from aimgen.validate.apirules import dns1035_label, dns1123_label, dns1123_subdomain, label_value, qualified_name
 
-LABEL_MAX = 63
-SUBDOMAIN_MAX = 253
 ANNOTATIONS_MAX_BYTES = 256 * 1024
 
 # Kinds whose names must be stricter than a DNS-1123 subdomain. Service: the name becomes a DNS label.
@@ -26,55 +19,23 @@ _DNS1035_KINDS = {"Service", "InferenceService"}
 _DNS1123_LABEL_KINDS = {"Namespace"}
 
 
-def _subdomain_problem(value: str) -> str | None:
-    if len(value) > SUBDOMAIN_MAX:
-        return f"is {len(value)} characters, at most {SUBDOMAIN_MAX} allowed"
-    if not _DNS1123_SUBDOMAIN.fullmatch(value):
-        return "must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending alphanumeric"
-    return None
-
-
-def _label_problem(value: str, pattern: re.Pattern[str], what: str) -> str | None:
-    if len(value) > LABEL_MAX:
-        return f"is {len(value)} characters, at most {LABEL_MAX} allowed"
-    if not pattern.fullmatch(value):
-        return f"must be a {what}"
-    return None
-
-
 def name_problem(kind: str, name: str) -> str | None:
     """Why `name` is not a valid metadata.name for `kind`, or None."""
     if kind in _DNS1035_KINDS:
-        what = "DNS-1035 label: lowercase letters, digits and '-', starting with a letter, ending alphanumeric"
-        return _label_problem(name, _DNS1035_LABEL, what)
+        return dns1035_label(name)
     if kind in _DNS1123_LABEL_KINDS:
-        what = "DNS-1123 label: lowercase letters, digits and '-', alphanumeric at both ends"
-        return _label_problem(name, _DNS1123_LABEL, what)
-    return _subdomain_problem(name)
+        return dns1123_label(name)
+    return dns1123_subdomain(name)
 
 
 def qualified_key_problem(key: str) -> str | None:
     """Label and annotation keys: optional DNS-subdomain prefix + '/' + a name of at most 63 characters."""
-    prefix, slash, name = key.rpartition("/")
-    if slash and (not prefix or _subdomain_problem(prefix)):
-        return "prefix before '/' must be a DNS-1123 subdomain (e.g. 'example.com/name')"
-    if not name or len(name) > LABEL_MAX or not _QUALIFIED_NAME_PART.fullmatch(name):
-        return (
-            f"name part must be 1-{LABEL_MAX} characters of letters, digits, '-', '_' or '.', "
-            "starting and ending alphanumeric"
-        )
-    return None
+    return qualified_name(key)
 
 
 def label_value_problem(value: str) -> str | None:
-    if value == "":
-        return None
-    if len(value) > LABEL_MAX or not _QUALIFIED_NAME_PART.fullmatch(value):
-        return (
-            f"label values are empty or 1-{LABEL_MAX} characters of letters, digits, '-', '_' or '.', "
-            "starting and ending alphanumeric"
-        )
-    return None
+    problem = label_value(value)
+    return f"label values are {problem.removeprefix('must be ')}" if problem else None
 
 
 def metadata_problems(kind: str, metadata: Any) -> Iterator[tuple[str, str]]:
@@ -87,7 +48,7 @@ def metadata_problems(kind: str, metadata: Any) -> Iterator[tuple[str, str]]:
     elif isinstance(name, str) and (problem := name_problem(kind, name)):
         yield "metadata.name", f"{name!r} {problem}"
     namespace = metadata.get("namespace")
-    if isinstance(namespace, str) and (problem := _label_problem(namespace, _DNS1123_LABEL, "DNS-1123 label")):
+    if isinstance(namespace, str) and (problem := dns1123_label(namespace)):
         yield "metadata.namespace", f"{namespace!r} {problem}"
     labels = metadata.get("labels")
     if isinstance(labels, dict):
