@@ -11,18 +11,25 @@ import pytest
 from chart_support import CI_VALUES, HELMS, in_parallel, template
 
 CASES = sorted((Path(__file__).parent / "cases" / "chart-invalid").glob("*.yaml"))
+NAMESPACE = "# Namespace: "  # optional second line: install into this namespace (the bad value is the namespace)
 
 
 def test_corpus_is_large_enough():
-    assert len(CASES) >= 40, "the invalid-values corpus must keep at least 40 cases"
+    assert len(CASES) >= 150, "the invalid-values corpus must keep at least 150 cases"
     for case in CASES:
         first = case.read_text().splitlines()[0]
         assert first.startswith("# Rejected: "), f"{case.name}: first line must say why the values are bad"
 
 
+def reject(which: str, case: Path):
+    lines = case.read_text().splitlines()
+    namespace = lines[1].removeprefix(NAMESPACE) if lines[1].startswith(NAMESPACE) else None
+    return case, template(which, "bad", values_files=[case], namespace=namespace)
+
+
 @pytest.mark.parametrize("which", sorted(HELMS))
 def test_every_bad_values_file_is_rejected(which):
-    results = in_parallel(lambda case: (case, template(which, "bad", values_files=[case])), CASES)
+    results = in_parallel(lambda case: reject(which, case), CASES)
     accepted = [case.name for case, r in results if r.returncode == 0]
     assert not accepted, f"{which} accepted bad values: {accepted}"
 

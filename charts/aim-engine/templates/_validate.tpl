@@ -1,0 +1,55 @@
+{{/*
+Checks across values that JSON schema cannot express (values.schema.json holds every single-value rule). Each
+`fail` says how to fix the values. Rendered once, by serving-serviceaccount.yaml, the one object every release
+has. `aimgen values` never writes values that fail these: they guard hand-written and edited values.
+Argument: $.
+*/}}
+{{- define "aim-engine.validate" -}}
+{{- $v := .Values -}}
+{{- $ns := .Release.Namespace -}}
+{{- if or (gt (len $ns) 63) (not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $ns)) -}}
+  {{- fail (printf "namespace %q is not a DNS-1123 label: install into a namespace of at most 63 lower-case letters, digits and '-'" $ns) -}}
+{{- end -}}
+{{- if gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas) -}}
+  {{- fail (printf "autoscaling.minReplicas (%d) is above autoscaling.maxReplicas (%d): raise maxReplicas or lower minReplicas" (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) -}}
+{{- end -}}
+{{- $items := (include "aim-engine.deployments" . | fromJson).items -}}
+{{- range $key := list "ingress" "httpRoute" -}}
+  {{- $host := (index $v $key).host -}}
+  {{- if and (index $v $key).enabled (hasPrefix "*." $host) (gt (len $items) 1) -}}
+    {{- fail (printf "%s.host %q is a wildcard: with %d deployments each is served at <name>.<host>, which is not a host; set %s.host to %q (models at <name>.%s)" $key $host (len $items) $key (trimPrefix "*." $host) (trimPrefix "*." $host)) -}}
+  {{- end -}}
+{{- end -}}
+{{- $runtimes := dict -}}
+{{- range $d := $items -}}
+  {{- $p := $d.profile -}}
+  {{- $rt := $p.runtime -}}
+  {{- $seen := index $runtimes $rt.name -}}
+  {{- if and $seen (ne (toJson $seen.runtime) (toJson $rt)) -}}
+    {{- fail (printf "deployments %s and %s both name runtime %q but differ in it (image %s vs %s, port %d vs %d): one runtime object would serve both; give the inline profile's runtime its own name" $seen.name $d.name $rt.name $seen.runtime.image $rt.image (int $seen.runtime.port) (int $rt.port)) -}}
+  {{- end -}}
+  {{- $_ := set $runtimes $rt.name (dict "name" $d.name "runtime" $rt) -}}
+  {{- $tp := int $p.tensorParallelSize -}}
+  {{- $pp := int $p.pipelineParallelSize -}}
+  {{- if and (eq (int $p.nodes) 1) (ne (mul $tp $pp) (int $p.gpus)) -}}
+    {{- fail (printf "deployments %s: tensorParallelSize %d x pipelineParallelSize %d uses %d GPUs but the profile has gpus %d: make them agree (`aimgen values` writes consistent profiles)" $d.name $tp $pp (mul $tp $pp) (int $p.gpus)) -}}
+  {{- end -}}
+  {{- $want := dict "tensorParallelSize" (toString $tp) "pipelineParallelSize" (toString $pp) "runtime.port" (toString (int $rt.port)) -}}
+  {{- $flags := dict "--tensor-parallel-size" "tensorParallelSize" "-tp" "tensorParallelSize" "--tp-size" "tensorParallelSize" "--tp" "tensorParallelSize" "--pipeline-parallel-size" "pipelineParallelSize" "-pp" "pipelineParallelSize" "--pp-size" "pipelineParallelSize" "--pp" "pipelineParallelSize" "--port" "runtime.port" -}}
+  {{- range $i, $arg := $p.args -}}
+    {{- $flag := regexReplaceAll "=.*$" $arg "" -}}
+    {{- $field := index $flags $flag -}}
+    {{- if $field -}}
+      {{- $value := "" -}}
+      {{- if contains "=" $arg -}}
+        {{- $value = regexReplaceAll "^[^=]*=" $arg "" -}}
+      {{- else if lt (add1 $i) (len $p.args) -}}
+        {{- $value = index $p.args (add1 $i) -}}
+      {{- end -}}
+      {{- if ne $value (index $want $field) -}}
+        {{- fail (printf "deployments %s: args say %s %s but the profile's %s is %s: the engine would not do what the pod is sized and probed for; make them agree" $d.name $flag $value $field (index $want $field)) -}}
+      {{- end -}}
+    {{- end -}}
+  {{- end -}}
+{{- end -}}
+{{- end }}
