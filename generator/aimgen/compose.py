@@ -7,7 +7,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aimgen.catalog.nodepool import NodePool
-from aimgen.constants import CACHE_MOUNT_PATH, GIB
+from aimgen.constants import (
+    API_ISVC,
+    API_LLMISVC,
+    CACHE_MOUNT_PATH,
+    GIB,
+    LLMISVC_DECODE_ENGINE_PORT,
+    LLMISVC_MODEL_PATH,
+    LLMISVC_PORT,
+    ROUTER_SCHEDULER,
+)
 from aimgen.errors import InvalidInput, NoFeasiblePlan, UsageError
 from aimgen.names import dns_label, model_name
 from aimgen.render.monitoring import startup_grace_minutes
@@ -17,10 +26,12 @@ from aimgen.spec import (
     AutoscalingSpec,
     CacheSpec,
     DeploymentSpec,
+    DisaggregationSpec,
     ExposureSpec,
     MonitoringSpec,
     Placement,
     Probes,
+    RoleSpec,
     RuntimeSpec,
     ServingSpec,
 )
@@ -31,6 +42,9 @@ STARTUP_SECONDS_PER_GIB = 4
 SHM_GIB_PER_GPU = 8
 SHM_MAX_GIB = 64
 AIMGEN_IMAGE = "ghcr.io/aim-engine/aimgen:0.1.0"
+# KServe's ingress config default kserveIngressGateway "kserve/kserve-ingress-gateway" (config/configmap/
+# inferenceservice.yaml @v0.20.0): where an LLMInferenceService router's `gateway: {}` attaches.
+KSERVE_GATEWAY_NAMESPACE = "kserve"
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,9 @@ class Options:
     tls_secret: str | None = None
     gateway: tuple[str, str] | None = None  # (name, namespace) of a Gateway API Gateway
     allowed_namespaces: tuple[str, ...] = ()
+    api: str = API_ISVC
+    router: str = ROUTER_SCHEDULER  # llmisvc only
+    disaggregate: bool = False  # llmisvc only: prefill/decode from a cited P/D configuration
 
 
 @dataclass(frozen=True)
@@ -94,22 +111,23 @@ def engine_flags(runtime, *, served_name: str, revision: str | None, tp: int, pp
     return flags
 
 
-def engine_args(runtime, checkpoint: str, flags: dict[str, Any]) -> tuple[str, ...]:
-    """The serving container's argv after the runtime command, spelled as the engine's own parser wants."""
+def engine_args(runtime, checkpoint: str, flags: dict[str, Any], port: int | None = None) -> tuple[str, ...]:
+    """The serving container's argv after the runtime command, spelled as the engine's own parser wants.
+    `port` is where the engine listens when the API fixes it (KServe's LLMInferenceService: 8000)."""
     from aimgen.launch.argv import build_argv
     from aimgen.runtimes.flags import snapshot_for
 
-    argv = build_argv(runtime, checkpoint, flags, port=runtime.port, snapshot=snapshot_for(runtime))
+    argv = build_argv(runtime, checkpoint, flags, port=port or runtime.port, snapshot=snapshot_for(runtime))
     return tuple(argv[len(runtime.command):])
 
 
-def _check_engine(runtime, args: dict, env: dict, profile) -> None:
+def _check_engine(runtime, args: dict, env: dict, profile, where: tuple[str, str] | None = None) -> None:
     """Flags and env against the snapshot of the engine version the image carries: a removed flag fails here,
     with the hint the snapshot gives, not in a crash-looping pod."""
     from aimgen.findings import ERROR
     from aimgen.runtimes.flags import check_engine_config
 
-    file, path = (profile.file, f"profiles[{profile.index}]") if profile else ("planned profile", "")
+    file, path = (profile.file, f"profiles[{profile.index}]") if profile else (where or ("planned profile", ""))
     errors = [f for f in check_engine_config(runtime, args, env, file=file, path=path) if f.level == ERROR]
     if errors:
         first = errors[0]
@@ -117,7 +135,7 @@ def _check_engine(runtime, args: dict, env: dict, profile) -> None:
         raise InvalidInput(f"{first.path}: {first.message}{more}", file=first.file)
 
 
-def _runtime_spec(runtime, gfx: str) -> RuntimeSpec:
+def _runtime_spec(runtime, gfx: str, port: int | None = None) -> RuntimeSpec:
     image = runtime.image_for(gfx)
     return RuntimeSpec(
         name=dns_label(f"aim-{runtime.name}-{gfx}"),
@@ -126,18 +144,19 @@ def _runtime_spec(runtime, gfx: str) -> RuntimeSpec:
         engine_version=runtime.engine_version,
         image=image,
         command=tuple(runtime.command),
-        port=runtime.port,
+        port=port or runtime.port,
         health_path=runtime.health_path,
         metrics_path=runtime.metrics_path,
     )
 
 
-def decide(req: Request, name: str) -> Decision:
-    return realize(select(req), name)
+def decide(req: Request, name: str, *, port: int | None = None, model_path: str | None = None) -> Decision:
+    return realize(select(req), name, port=port, model_path=model_path)
 
 
-def realize(selection: Selection, name: str) -> Decision:
-    """A selection made concrete: parallelism, engine argv, env, sizes."""
+def realize(selection: Selection, name: str, *, port: int | None = None, model_path: str | None = None) -> Decision:
+    """A selection made concrete: parallelism, engine argv, env, sizes. `port` overrides the runtime's serving
+    port; `model_path` replaces the checkpoint id as the engine's model (a folder KServe filled)."""
     from aimgen.cache.plan import cache_size_bytes
     from aimgen.planning.planner import fit_check, plan
     from aimgen.runtimes.registry import runtime_for_backend
@@ -182,10 +201,12 @@ def realize(selection: Selection, name: str) -> Decision:
             raise NoFeasiblePlan(f"profile {profile.id} does not fit: {the_plan.reason}", file=profile.location)
     if profile is None:
         _check_engine(runtime, args, env, None)
-    runtime_spec = _runtime_spec(runtime, gpu.gfx)
+    runtime_spec = _runtime_spec(runtime, gpu.gfx, port)
     env = {**runtime.env, **env}
-    flags = engine_flags(runtime, served_name=model.id, revision=revision, tp=tp, pp=pp, args=args)
-    argv = engine_args(runtime, checkpoint, flags)
+    # A local folder has no revisions: the pinned commit is what KServe's storage initializer downloaded.
+    flags = engine_flags(runtime, served_name=model.id, revision=None if model_path else revision, tp=tp, pp=pp,
+                         args=args)
+    argv = engine_args(runtime, model_path or checkpoint, flags, port)
     weights = int(the_plan.weights_bytes)
     # The cache holds the checkpoint as published (bf16 files that vLLM quantizes at load, DeepSeek's MTP layer);
     # start-up reads it all, so both the claim and the startup probe are sized to it.
@@ -222,6 +243,59 @@ def realize(selection: Selection, name: str) -> Decision:
     return Decision(selection, the_plan, serving, runtime_spec, engine_flags=flags)
 
 
+def disaggregation(d: Decision, model_path: str | None) -> DisaggregationSpec:
+    """Prefill and decode roles from the cited P/D configuration for this model x GPU x precision: each with its
+    own TP, replicas and argv, both loading the configuration's KV connector (refused when none is cited)."""
+    from aimgen.planning import disagg
+    from aimgen.planning.planner import fit_check
+    from aimgen.runtimes.registry import runtime_for_backend
+
+    svc, req = d.serving, d.selection.request
+    cfg = disagg.find(svc.model, svc.gpu, svc.precision, svc.backend)
+    runtime = runtime_for_backend(svc.backend)
+    gpus_per_node = req.pool.gpus_per_node
+    roles = []
+    # KServe's presets: prefill's engine takes the pod's port 8000; decode's sits behind the routing sidecar on 8001.
+    for name, role, port in (("prefill", cfg.prefill, LLMISVC_PORT), ("decode", cfg.decode, LLMISVC_DECODE_ENGINE_PORT)):
+        tp = role.tensor_parallel_size
+        args = {**role.args, "kv-transfer-config": cfg.kv_transfer_config(role)}
+        _check_engine(runtime, args, role.env, None, where=("recipes/catalog/disaggregation.yaml", f"{cfg.id}.{name}"))
+        if tp > gpus_per_node:
+            raise NoFeasiblePlan(f"P/D configuration {cfg.id}: {name} needs {tp} GPUs per pod, the node pool has "
+                                 f"{gpus_per_node} per node")
+        context = args.get("max-model-len") or req.model.config.get("max_position_embeddings")
+        fit = fit_check(req.model, req.pool.gpu, svc.precision, tp, 1, max_model_len=context,
+                        max_num_seqs=args.get("max-num-seqs"),
+                        gpu_memory_utilization=args.get("gpu-memory-utilization"), kv_cache_dtype=None)
+        if not fit.fits:
+            raise NoFeasiblePlan(f"P/D configuration {cfg.id}: {name} at TP={tp} does not fit: {fit.reason}")
+        flags = engine_flags(runtime, served_name=svc.model, revision=None if model_path else svc.revision,
+                             tp=tp, pp=1, args=args)
+        roles.append(RoleSpec(
+            role=name, replicas=role.replicas, gpus=tp, tensor_parallel_size=tp, port=port,
+            args=engine_args(runtime, model_path or svc.checkpoint, flags, port),
+            env=tuple(sorted({**runtime.env, **role.env}.items())), shm_size=shm_size(tp),
+            pod_ip_env=disagg.CONNECTOR_POD_IP_ENV[cfg.connector],
+        ))
+    return DisaggregationSpec(cfg.id, cfg.source_title, cfg.connector, prefill=roles[0], decode=roles[1])
+
+
+def _check_llmisvc(options: Options) -> None:
+    """Options that mean something only for one API, refused (exit 2) where they would be silently dropped."""
+    if options.api == API_LLMISVC:
+        if options.autoscale:
+            raise UsageError("--autoscale drives KServe's KEDA scaling of an InferenceService; with --api llmisvc "
+                             "give fixed replicas (KServe's LLMInferenceService scaling needs its WVA operator)")
+        if options.ingress_host:
+            raise UsageError("--ingress-host exposes an InferenceService's predictor; with --api llmisvc traffic "
+                             "enters through the router's Gateway (--gateway NAME[/NAMESPACE])")
+        if options.cluster_runtime:
+            raise UsageError("--cluster-runtime renders a ClusterServingRuntime, which --api llmisvc does not use")
+        return
+    if options.disaggregate:
+        raise UsageError("--disaggregate needs --api llmisvc (KServe's LLMInferenceService `prefill` section)")
+
+
 def _token_secret(value: str | None) -> tuple[str, str] | None:
     if not value:
         return None
@@ -235,6 +309,11 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
     """Build the spec for one release serving one or more models."""
     if not requests:
         raise UsageError("nothing to render: give a MODEL")
+    _check_llmisvc(options)
+    llmisvc = options.api == API_LLMISVC
+    port = LLMISVC_PORT if llmisvc else None
+    # Without our cache KServe's storage initializer downloads model.uri (hf://) into /mnt/models for the engine.
+    model_path = LLMISVC_MODEL_PATH if llmisvc and not options.cache_enabled else None
     decisions: list[Decision] = []
     used: set[str] = set()
     for req, explicit in requests:
@@ -242,7 +321,14 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         if name in used:
             raise UsageError(f"two deployments would both be named {name!r}; give each a distinct name")
         used.add(name)
-        decisions.append(decide(req, name))
+        d = decide(req, name, port=port, model_path=model_path)
+        if llmisvc and d.serving.nodes > 1:
+            raise NoFeasiblePlan(
+                f"{d.serving.profile_id} spans {d.serving.nodes} nodes; multi-node LLMInferenceService (a "
+                f"LeaderWorkerSet `worker`) is not rendered yet: use --api isvc, or fewer GPUs (--gpus) on one node")
+        if options.disaggregate:
+            d = replace(d, serving=replace(d.serving, disaggregation=disaggregation(d, model_path)))
+        decisions.append(d)
     release = dns_label(options.name) if options.name else decisions[0].serving.name
     replicas = options.autoscale or (1, 1)
     services = [replace(d.serving, min_replicas=replicas[0], max_replicas=replicas[1]) for d in decisions]
@@ -267,6 +353,12 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         cpu_per_gpu=pool.cpu_per_gpu,
         memory_gib_per_gpu=pool.memory_gib_per_gpu,
     )
+    allowed_namespaces = options.allowed_namespaces
+    if llmisvc and options.router == ROUTER_SCHEDULER:
+        # The Gateway's data plane forwards to the engines' port: let its namespace through the NetworkPolicy.
+        gateway_ns = options.gateway[1] if options.gateway else KSERVE_GATEWAY_NAMESPACE
+        if gateway_ns and gateway_ns not in allowed_namespaces:
+            allowed_namespaces += (gateway_ns,)
     autoscaling = AutoscalingSpec(enabled=True, min_replicas=options.autoscale[0], max_replicas=options.autoscale[1]) \
         if options.autoscale else AutoscalingSpec()
     spec = DeploymentSpec(
@@ -282,11 +374,13 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         monitoring=MonitoringSpec(enabled=options.monitoring, startup_grace_minutes=startup_grace_minutes(services)),
         autoscaling=autoscaling,
         exposure=ExposureSpec(
-            allowed_namespaces=options.allowed_namespaces,
+            allowed_namespaces=allowed_namespaces,
             ingress_host=options.ingress_host,
             ingress_class=options.ingress_class,
             tls_secret=options.tls_secret,
             gateway=options.gateway,
         ),
+        api=options.api,
+        router=options.router,
     )
     return spec, decisions

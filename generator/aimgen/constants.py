@@ -6,6 +6,17 @@ KSERVE_V1BETA1 = f"{KSERVE_GROUP}/v1beta1"
 KIND_SERVING_RUNTIME = "ServingRuntime"
 KIND_CLUSTER_SERVING_RUNTIME = "ClusterServingRuntime"
 KIND_INFERENCE_SERVICE = "InferenceService"
+KSERVE_V1ALPHA2 = f"{KSERVE_GROUP}/v1alpha2"
+KIND_LLM_INFERENCE_SERVICE = "LLMInferenceService"
+KIND_LLM_INFERENCE_SERVICE_CONFIG = "LLMInferenceServiceConfig"
+# Which KServe API serves the models: v1beta1 InferenceService (+ ServingRuntime) or v1alpha2 LLMInferenceService.
+API_ISVC = "isvc"
+API_LLMISVC = "llmisvc"
+APIS = (API_ISVC, API_LLMISVC)
+# llmisvc routing: KServe's scheduler (llm-d EPP) + InferencePool + HTTPRoute on a Gateway, or no router at all.
+ROUTER_SCHEDULER = "scheduler"
+ROUTER_NONE = "none"
+ROUTERS = (ROUTER_SCHEDULER, ROUTER_NONE)
 
 MONITORING_V1 = "monitoring.coreos.com/v1"
 KEDA_V1ALPHA1 = "keda.sh/v1alpha1"
@@ -40,6 +51,15 @@ SERVING_CONTAINER = "kserve-container"
 SERVING_PORT = 8080
 CACHE_MOUNT_PATH = "/models"
 SHM_MOUNT_PATH = "/dev/shm"
+# KServe's LLMInferenceService contract (kserve v0.20.0 pkg/controller/v1alpha2/llmisvc/workload.go,
+# reconcileWorkloadService): the workload Service, the InferencePool's targetPorts and the router presets all
+# assume the engine (or, with prefill/decode, the decode pod's routing sidecar) listens on 8000; the decode
+# engine behind that sidecar listens on 8001 (config/llmisvcconfig/config-llm-decode-template.yaml).
+LLMISVC_PORT = 8000
+LLMISVC_DECODE_ENGINE_PORT = 8001
+LLMISVC_CONTAINER = "main"  # the container every KServe preset names, merged by name
+LLMISVC_MODEL_PATH = "/mnt/models"  # where KServe's storage initializer puts model.uri (constants.DefaultModelLocalMountPath)
+LABEL_KSERVE_COMPONENT = "kserve.io/component"  # KServe sets it to "workload" on every LLMInferenceService engine pod
 
 PRECISIONS = ("bf16", "fp16", "fp8", "int8", "int4", "mxfp4")
 BACKENDS = ("vllm", "sglang")

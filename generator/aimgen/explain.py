@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aimgen.compose import Decision
-from aimgen.constants import GIB
+from aimgen.constants import API_LLMISVC, GIB, ROUTER_SCHEDULER
 
 
 
@@ -12,7 +12,32 @@ def _flag(d: Decision, *names: str):
     return next((d.engine_flags[n] for n in names if n in d.engine_flags), None)
 
 
-def explain_dict(d: Decision) -> dict:
+def api_reason(api: str, router: str) -> str:
+    """Which KServe API the manifests use, and why (docs/llmisvc.md says when to choose which)."""
+    if api != API_LLMISVC:
+        return ("KServe InferenceService (v1beta1, RawDeployment) with a ServingRuntime: the default, served by any "
+                "KServe install; no llm-d scheduler and no prefill/decode split (--api llmisvc for those)")
+    route = ("llm-d's endpoint picker routes by prefix cache and load through an InferencePool, HTTPRoute and Gateway"
+             if router == ROUTER_SCHEDULER else
+             "no router (--router none): clients reach KServe's workload Service directly, no Gateway needed")
+    return ("KServe LLMInferenceService (v1alpha2, --api llmisvc) over an LLMInferenceServiceConfig holding the AMD "
+            f"base (image, argv, env, placement, probes, cache); {route}")
+
+
+def disaggregation_dict(d: Decision) -> dict | None:
+    pd = d.serving.disaggregation
+    if pd is None:
+        return None
+    return {
+        "config": pd.config_id,
+        "source_title": pd.source_title,
+        "connector": pd.connector,
+        **{r.role: {"replicas": r.replicas, "tensor_parallel_size": r.tensor_parallel_size, "port": r.port,
+                    "args": list(r.args)} for r in (pd.prefill, pd.decode)},
+    }
+
+
+def explain_dict(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER) -> dict:
     s, svc = d.selection, d.serving
     numbers = d.plan.as_dict() if hasattr(d.plan, "as_dict") else {}
     out = dict(numbers)
@@ -38,11 +63,15 @@ def explain_dict(d: Decision) -> dict:
     })
     out["max_model_len"] = _flag(d, "max-model-len", "context-length") or numbers.get("max_model_len")
     out["max_num_seqs"] = _flag(d, "max-num-seqs", "max-running-requests") or numbers.get("max_num_seqs")
+    out["api"] = api
+    out["api_reason"] = api_reason(api, router)
+    out["router"] = router if api == API_LLMISVC else None
+    out["disaggregation"] = disaggregation_dict(d)
     return out
 
 
-def explain_text(d: Decision) -> str:
-    e = explain_dict(d)
+def explain_text(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER) -> str:
+    e = explain_dict(d, api, router)
     lines = [f"{e['model']} on {e['gpus']} x {d.selection.request.pool.gpu.product} "
              f"({e['precision']}, {e['backend']}, optimised for {e['metric']})"]
     if e["source"] == "recipe":
@@ -61,7 +90,16 @@ def explain_text(d: Decision) -> str:
     lines.append(f"  max_model_len {e['max_model_len']}, max_num_seqs {e['max_num_seqs']}")
     for r in getattr(d.plan, "reasons", ()) or ():
         lines.append(f"  - {r}")
-    lines.append("  engine: " + " ".join(e["args"]))
+    lines.append(f"  api: {e['api_reason']}")
+    pd = e["disaggregation"]
+    if pd:
+        lines.append(f"  prefill/decode from {pd['config']} ({pd['source_title']}), KV over {pd['connector']}: "
+                     f"{pd['prefill']['replicas']} prefill x TP={pd['prefill']['tensor_parallel_size']}, "
+                     f"{pd['decode']['replicas']} decode x TP={pd['decode']['tensor_parallel_size']}")
+        for role in ("prefill", "decode"):
+            lines.append(f"  {role} engine: " + " ".join(pd[role]["args"]))
+    else:
+        lines.append("  engine: " + " ".join(e["args"]))
     if e["env"]:
         lines.append("  env: " + " ".join(f"{k}={v}" for k, v in e["env"].items()))
     return "\n".join(lines)

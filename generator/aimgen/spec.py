@@ -36,6 +36,33 @@ class RuntimeSpec:
 
 
 @dataclass(frozen=True)
+class RoleSpec:
+    """One side of a prefill/decode split: KServe's `prefill` section or the decode `template` of an
+    LLMInferenceService, each with its own parallelism, replica count and engine argv."""
+
+    role: str  # prefill | decode
+    replicas: int
+    gpus: int  # GPUs per pod
+    tensor_parallel_size: int
+    port: int  # where this role's engine listens
+    args: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    shm_size: str
+    pod_ip_env: tuple[str, ...] = ()  # env vars set to the pod's IP (the KV connector's side channel)
+
+
+@dataclass(frozen=True)
+class DisaggregationSpec:
+    """Prefill/decode disaggregation from a cited P/D configuration (aimgen.planning.disagg)."""
+
+    config_id: str
+    source_title: str
+    connector: str  # vLLM kv_connector, e.g. NixlConnector
+    prefill: RoleSpec
+    decode: RoleSpec
+
+
+@dataclass(frozen=True)
 class ServingSpec:
     """One model served by one InferenceService."""
 
@@ -63,6 +90,7 @@ class ServingSpec:
     probes: Probes = field(default_factory=Probes)
     min_replicas: int = 1
     max_replicas: int = 1
+    disaggregation: DisaggregationSpec | None = None  # llmisvc only: prefill/decode split
 
 
 @dataclass(frozen=True)
@@ -133,7 +161,7 @@ class ExposureSpec:
     ingress_host: str | None = None
     ingress_class: str | None = None
     tls_secret: str | None = None
-    gateway: tuple[str, str] | None = None  # (gateway name, namespace) for an HTTPRoute
+    gateway: tuple[str, str] | None = None  # (gateway name, namespace) for an HTTPRoute, or llmisvc's gateway ref
 
 
 @dataclass(frozen=True)
@@ -151,3 +179,5 @@ class DeploymentSpec:
     autoscaling: AutoscalingSpec = field(default_factory=AutoscalingSpec)
     exposure: ExposureSpec = field(default_factory=ExposureSpec)
     explanations: tuple[str, ...] = ()
+    api: str = "isvc"  # isvc (InferenceService + ServingRuntime) | llmisvc (LLMInferenceService + its config)
+    router: str = "scheduler"  # llmisvc only: scheduler (EPP + InferencePool + HTTPRoute + Gateway) | none

@@ -22,17 +22,23 @@ def explain_cmd(
     node_pool: o.NodePoolFile = None,
     model_config: o.ModelConfig = None,
     max_model_len: o.MaxModelLen = None,
+    api: o.Api = "isvc",
+    router: o.Router = "scheduler",
+    disaggregate: o.Disaggregate = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output with stable keys.")] = False,
 ) -> None:
     """Explain the decision for MODEL on a GPU: selected profile or plan, fallbacks, memory arithmetic."""
-    from aimgen.compose import decide
+    from aimgen.compose import Options, compose
     from aimgen.explain import explain_dict, explain_text
-    from aimgen.names import model_name
 
-    _, requests = o.build_requests(models, gpu, gpus, precision, backend, metric, node_pool, model_config, max_model_len)
-    decisions = [decide(r, model_name(r.model.id)) for r in requests]
+    o.check_api(api, router, disaggregate)
+    pool, requests = o.build_requests(models, gpu, gpus, precision, backend, metric, node_pool, model_config,
+                                      max_model_len)
+    # The same composition render runs: the API shapes the engine's port, model path and P/D roles.
+    _, decisions = compose([(r, None) for r in requests], pool,
+                           Options(api=api, router=router, disaggregate=disaggregate))
     if as_json:
-        payload = [explain_dict(d) for d in decisions]
+        payload = [explain_dict(d, api, router) for d in decisions]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, default=str))
     else:
-        typer.echo("\n\n".join(explain_text(d) for d in decisions))
+        typer.echo("\n\n".join(explain_text(d, api, router) for d in decisions))

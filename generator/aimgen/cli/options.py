@@ -18,7 +18,23 @@ Backend = Annotated[str, typer.Option("--backend", help="Serving engine: vllm | 
 Metric = Annotated[str, typer.Option("--metric", help="Optimise for latency | throughput.")]
 NodePoolFile = Annotated[Optional[Path], typer.Option("--node-pool", help="Node pool YAML (schemas/node-pool.schema.json): GPUs per node, labels, tolerations.")]
 ModelConfig = Annotated[Optional[Path], typer.Option("--model-config", help="config.json of a model not in the catalog (planned from its architecture).")]
+Api = Annotated[str, typer.Option("--api", help="KServe API: isvc (InferenceService + ServingRuntime) | llmisvc (LLMInferenceService + LLMInferenceServiceConfig; docs/llmisvc.md).")]
+Router = Annotated[str, typer.Option("--router", help="llmisvc routing: scheduler (llm-d endpoint picker, InferencePool, HTTPRoute, Gateway) | none (no router objects).")]
+Disaggregate = Annotated[bool, typer.Option("--disaggregate", help="llmisvc: split prefill from decode with the model's cited P/D configuration (refused where none is cited).")]
 MaxModelLen = Annotated[Optional[int], typer.Option("--max-model-len", min=256, help="Context length to serve (never above the model's maximum).")]
+
+
+def check_api(api: str, router: str, disaggregate: bool) -> None:
+    from aimgen.constants import API_LLMISVC, APIS, ROUTER_SCHEDULER, ROUTERS
+
+    if api not in APIS:
+        raise UsageError(f"--api {api!r} is not one of: {', '.join(APIS)}")
+    if router not in ROUTERS:
+        raise UsageError(f"--router {router!r} is not one of: {', '.join(ROUTERS)}")
+    if api != API_LLMISVC and router != ROUTER_SCHEDULER:
+        raise UsageError("--router is for --api llmisvc (an InferenceService has no router)")
+    if api != API_LLMISVC and disaggregate:
+        raise UsageError("--disaggregate needs --api llmisvc (KServe's LLMInferenceService `prefill` section)")
 
 
 def resolve_pool(gpu: str | None, node_pool: Path | None):

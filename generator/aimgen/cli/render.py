@@ -78,6 +78,7 @@ def _compose(p: dict):
     if p["tls_secret"] and (not p["ingress_host"] or p["gateway"]):
         raise UsageError("--tls-secret is for the Ingress (give --ingress-host, without --gateway: with a Gateway, "
                          "TLS terminates at its listener)")
+    o.check_api(p["api"], p["router"], p["disaggregate"])
     pool, requests = o.build_requests(p["models"], p["gpu"], p["gpus"], p["precision"], p["backend"], p["metric"],
                                       p["node_pool"], p["model_config"], p["max_model_len"])
     names = [name if len(p["models"]) == 1 else None for _ in p["models"]]
@@ -87,7 +88,8 @@ def _compose(p: dict):
         cache_size=p["cache_size"], hf_token_secret=p["hf_token_secret"], monitoring=p["monitoring"],
         autoscale=_autoscale(p["autoscale"]), ingress_host=p["ingress_host"], ingress_class=p["ingress_class"],
         tls_secret=p["tls_secret"], gateway=_gateway(p["gateway"]),
-        allowed_namespaces=tuple(p["allow_namespace"] or ()),
+        allowed_namespaces=tuple(p["allow_namespace"] or ()), api=p["api"], router=p["router"],
+        disaggregate=p["disaggregate"],
     )
     spec, decisions = compose(list(zip(requests, names)), pool, opts)
     for d in decisions:
@@ -112,6 +114,9 @@ def render_cmd(
     node_pool: o.NodePoolFile = None,
     model_config: o.ModelConfig = None,
     max_model_len: o.MaxModelLen = None,
+    api: o.Api = "isvc",
+    router: o.Router = "scheduler",
+    disaggregate: o.Disaggregate = False,
     fmt: Annotated[str, typer.Option("--format", help="kserve (manifests) | values (Helm values for charts/aim-engine).")] = "kserve",
     output: Output = None,
     cluster_runtime: Annotated[bool, typer.Option("--cluster-runtime", help="Render a ClusterServingRuntime instead of a namespaced ServingRuntime.")] = False,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from aimgen.constants import (
+    API_ISVC,
+    API_LLMISVC,
     ANN_DEPLOYMENT_MODE,
     ANN_MODEL,
     ANN_PROFILE,
@@ -80,7 +82,7 @@ def cache_pvc(spec: DeploymentSpec) -> dict:
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": pvc_spec}
 
 
-def _token_volumes(spec: DeploymentSpec) -> list[dict]:
+def token_volumes(spec: DeploymentSpec) -> list[dict]:
     if not spec.hf_token_secret:
         return []
     name, key = spec.hf_token_secret
@@ -130,18 +132,18 @@ def prefetch_container(spec: DeploymentSpec, svc: ServingSpec) -> dict:
     }
 
 
-def _volumes(spec: DeploymentSpec, svc: ServingSpec) -> list[dict]:
+def volumes(spec: DeploymentSpec, shm_size: str) -> list[dict]:
     vols = []
     if spec.cache.enabled:
         vols.append({"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": spec.cache.claim_name}})
-    vols.append({"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": svc.shm_size}})
+    vols.append({"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}})
     vols.append({"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "20Gi"}})
     if spec.cache.init_container:
-        vols += _token_volumes(spec)
+        vols += token_volumes(spec)
     return vols
 
 
-def _mounts(spec: DeploymentSpec) -> list[dict]:
+def mounts(spec: DeploymentSpec) -> list[dict]:
     mounts = []
     if spec.cache.enabled:
         mounts.append({"name": CACHE_VOLUME, "mountPath": spec.cache.mount_path})
@@ -150,12 +152,12 @@ def _mounts(spec: DeploymentSpec) -> list[dict]:
     return mounts
 
 
-def serving_env(spec: DeploymentSpec, svc: ServingSpec) -> list[tuple[str, str]]:
+def serving_env(spec: DeploymentSpec, profile_env: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
     """The engine's env: the profile's, over the cache's (HF_HOME on the claim, offline)."""
     from aimgen.cache.plan import serving_env as cache_env
 
     env = dict(cache_env(spec.cache.mount_path)) if spec.cache.enabled else {}
-    env.update(dict(svc.env))
+    env.update(dict(profile_env))
     return sorted(env.items())
 
 
@@ -178,9 +180,9 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
         "modelFormat": {"name": MODEL_FORMAT},
         "runtime": rt.name,
         "args": list(svc.args),
-        "env": k8s.env_list(serving_env(spec, svc)),
+        "env": k8s.env_list(serving_env(spec, svc.env)),
         "resources": k8s.gpu_resources(spec.placement, svc.gpus),
-        "volumeMounts": _mounts(spec),
+        "volumeMounts": mounts(spec),
         **k8s.probes(svc.probes, rt.port),
         "securityContext": k8s.container_security_context(read_only_root=False),
     }
@@ -197,7 +199,7 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
     }
     if spec.cache.init_container:
         predictor["initContainers"] = [prefetch_container(spec, svc)]
-    predictor["volumes"] = _volumes(spec, svc)
+    predictor["volumes"] = volumes(spec, svc.shm_size)
     predictor["model"] = model
     return {
         "apiVersion": KSERVE_V1BETA1,
@@ -227,7 +229,7 @@ def prefetch_job(spec: DeploymentSpec, svc: ServingSpec) -> dict:
                     "volumes": [
                         {"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": spec.cache.claim_name}},
                         {"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "2Gi"}},
-                        *_token_volumes(spec),
+                        *token_volumes(spec),
                     ],
                 },
             },
@@ -235,9 +237,30 @@ def prefetch_job(spec: DeploymentSpec, svc: ServingSpec) -> dict:
     }
 
 
+def engine_pods(spec: DeploymentSpec, svc: ServingSpec | None = None) -> dict:
+    """Labels that select the release's serving pods (or one model's), whichever KServe API made them."""
+    if spec.api == API_LLMISVC:
+        from aimgen.render.llmisvc import workload_selector
+
+        return workload_selector(spec, svc)
+    if svc is not None:
+        return pod_labels(spec, svc)
+    return {LABEL_INSTANCE: spec.release, "app.kubernetes.io/component": "predictor"}
+
+
+def serving_ports(spec: DeploymentSpec) -> list[int]:
+    """Where clients (and, with a router, the Gateway and the endpoint picker) reach the engines, and Prometheus
+    scrapes them: every runtime's serving port (with llmisvc KServe's 8000, the decode routing sidecar's included)
+    and, with prefill/decode, each role's engine port (decode's engine sits on 8001 behind the sidecar)."""
+    ports = {rt.port for rt in spec.runtimes}
+    for svc in spec.services:
+        if svc.disaggregation:
+            ports |= {svc.disaggregation.prefill.port, svc.disaggregation.decode.port}
+    return sorted(ports)
+
+
 def network_policy(spec: DeploymentSpec) -> dict:
-    # Every runtime's serving port: a release may serve models on engines that listen on different ports.
-    ports = sorted({rt.port for rt in spec.runtimes})
+    ports = serving_ports(spec)
     sources: list[dict] = [{"podSelector": {}}] if not spec.exposure.allowed_pod_labels else [
         {"podSelector": {"matchLabels": dict(spec.exposure.allowed_pod_labels)}}
     ]
@@ -246,14 +269,19 @@ def network_policy(spec: DeploymentSpec) -> dict:
         namespaces.append(spec.monitoring.namespace)  # Prometheus scrapes the serving port
     for ns in namespaces:
         sources.append({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}})
+    rules = [{"from": sources, "ports": [{"protocol": "TCP", "port": port} for port in ports]}]
+    if any(svc.disaggregation for svc in spec.services):
+        # Prefill and decode pods exchange KV blocks over UCX on ports it picks at run time (and the NIXL side
+        # channel, 5600): between the release's own engine pods every port is open.
+        rules.append({"from": [{"podSelector": {"matchLabels": engine_pods(spec)}}]})
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": k8s.metadata(spec, f"{spec.release}-serving", "network-policy"),
         "spec": {
-            "podSelector": {"matchLabels": {LABEL_INSTANCE: spec.release, "app.kubernetes.io/component": "predictor"}},
+            "podSelector": {"matchLabels": engine_pods(spec)},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": sources, "ports": [{"protocol": "TCP", "port": port} for port in ports]}],
+            "ingress": rules,
         },
     }
 
@@ -274,19 +302,25 @@ def pod_disruption_budget(spec: DeploymentSpec, svc: ServingSpec) -> dict:
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": k8s.metadata(spec, f"{svc.name}-pdb", "disruption-budget", svc.name),
-        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": pod_labels(spec, svc)}},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": engine_pods(spec, svc)}},
     }
 
 
 def render(spec: DeploymentSpec) -> list[dict]:
     runtimes = {rt.name: rt for rt in spec.runtimes}
     docs: list[dict] = [service_account(spec)]
-    docs += [serving_runtime(spec, rt) for rt in spec.runtimes]
+    if spec.api == API_ISVC:
+        docs += [serving_runtime(spec, rt) for rt in spec.runtimes]
     if spec.cache.enabled and not spec.cache.existing_claim:
         docs.append(cache_pvc(spec))
     if spec.cache.prefetch_job:
         docs += [prefetch_job(spec, svc) for svc in spec.services]
-    docs += [inference_service(spec, svc, runtimes[svc.runtime]) for svc in spec.services]
+    if spec.api == API_LLMISVC:
+        from aimgen.render import llmisvc
+
+        docs += llmisvc.render(spec)
+    else:
+        docs += [inference_service(spec, svc, runtimes[svc.runtime]) for svc in spec.services]
     if spec.exposure.network_policy:
         docs += [network_policy(spec), default_deny_policy(spec)]
     if spec.exposure.pdb:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 
-from aimgen.constants import LABEL_COMPONENT, LABEL_INSTANCE, MONITORING_V1
+from aimgen.constants import API_LLMISVC, MONITORING_V1
 from aimgen.names import dns_label
 from aimgen.observability import alerts, dashboard
 from aimgen.observability import template as t
-from aimgen.render import k8s
+from aimgen.render import k8s, kserve
 from aimgen.spec import DeploymentSpec, ServingSpec
 
 # A cold node pulls weights at a few hundred MiB/s; the startup probe's allowance covers load and compile.
@@ -34,13 +35,46 @@ def startup_grace_minutes(services: tuple[ServingSpec, ...] | list[ServingSpec])
     return max(15, 5 * math.ceil(minutes / 5))
 
 
+# The Deployments KServe makes, by API: RawDeployment InferenceService <isvc>-predictor; LLMInferenceService
+# <name>-kserve and, with prefill/decode, <name>-kserve-prefill (llmisvc workload_single_node.go, mainDeploymentName
+# and prefillDeploymentName). Pods add -<replicaset hash>-<pod hash>.
+DEPLOYMENT_SUFFIX = {"isvc": "-predictor", API_LLMISVC: "-kserve(-prefill)?"}
+
+
 def pods_regex(spec: DeploymentSpec) -> str:
-    """KServe's RawDeployment names pods <isvc>-predictor-<replicaset hash>-<pod hash>."""
-    return f"({'|'.join(s.name for s in spec.services)})-predictor-.*"
+    return f"{deployments_regex(spec)}-.*"
 
 
 def deployments_regex(spec: DeploymentSpec) -> str:
-    return f"({'|'.join(s.name for s in spec.services)})-predictor"
+    return f"({'|'.join(s.name for s in spec.services)}){DEPLOYMENT_SUFFIX[spec.api]}"
+
+
+def metrics_endpoints(spec: DeploymentSpec) -> list[dict]:
+    """Where the engines serve metrics. A prefill/decode pair has two engine ports (prefill's on 8000, decode's
+    behind its routing sidecar on 8001): one endpoint per role, each keeping only pods of its llm-d role."""
+    runtimes = {rt.name: rt for rt in spec.runtimes}
+    interval = spec.monitoring.scrape_interval
+    used: set[tuple[int, str, str | None]] = set()
+    for s in spec.services:
+        path = runtimes[s.runtime].metrics_path
+        if s.disaggregation:
+            used |= {(r.port, path, r.role) for r in (s.disaggregation.prefill, s.disaggregation.decode)}
+        else:
+            used.add((runtimes[s.runtime].port, path, None))
+    out = []
+    for port, path, role in sorted(used, key=lambda u: (u[0], u[1], u[2] or "")):
+        endpoint = {"portNumber": port, "path": path, "scheme": "http", "interval": interval}
+        if role:
+            from aimgen.render.llmisvc import LABEL_LLMD_ROLE
+
+            endpoint["relabelings"] = [{
+                "action": "keep",
+                # Prometheus turns every character of a label name outside [a-zA-Z0-9_] into "_".
+                "sourceLabels": ["__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", LABEL_LLMD_ROLE)],
+                "regex": role,
+            }]
+        out.append(endpoint)
+    return out
 
 
 def dashboard_uid(spec: DeploymentSpec) -> str:
@@ -71,21 +105,16 @@ def _metadata(spec: DeploymentSpec, name: str, component: str, extra_labels: dic
 
 
 def pod_monitor(spec: DeploymentSpec) -> dict:
-    runtimes = {rt.name: rt for rt in spec.runtimes}
-    used = sorted({(runtimes[s.runtime].port, runtimes[s.runtime].metrics_path) for s in spec.services})
     return {
         "apiVersion": MONITORING_V1,
         "kind": "PodMonitor",
         "metadata": _metadata(spec, f"{spec.release}-metrics", "monitoring", dict(spec.monitoring.selector_labels)),
         "spec": {
-            "selector": {"matchLabels": {LABEL_INSTANCE: spec.release, LABEL_COMPONENT: "predictor"}},
+            "selector": {"matchLabels": kserve.engine_pods(spec)},
             "namespaceSelector": {"matchNames": [spec.namespace]},
-            # job = the InferenceService name (the pod label KServe keeps from predictor.labels).
+            # job = the (LLM)InferenceService name: the pod label KServe keeps from predictor.labels, or sets itself.
             "jobLabel": "app.kubernetes.io/name",
-            "podMetricsEndpoints": [
-                {"portNumber": port, "path": path, "scheme": "http", "interval": spec.monitoring.scrape_interval}
-                for port, path in used
-            ],
+            "podMetricsEndpoints": metrics_endpoints(spec),
         },
     }
 
