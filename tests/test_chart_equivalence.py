@@ -141,6 +141,15 @@ def option_cases() -> list[Case]:
         Case("no-policy-no-pdb", qwen, gpu="mi300x", exposure=(("network_policy", False), ("pdb", False))),
         Case("monitoring", qwen, gpu="mi300x", options=(("monitoring", True),)),
         Case("autoscale", pair, gpu="mi300x", release="mixed", options=(("autoscale", (1, 4)), ("monitoring", True))),
+        Case("llmisvc", qwen, gpu="mi300x", options=(("api", "llmisvc"), ("monitoring", True))),
+        Case("llmisvc-gateway-token", pair, gpu="mi300x", release="mixed", namespace="llm",
+             options=(("api", "llmisvc"), ("gateway", ("gw", "infra")), ("prefetch_job", True),
+                      ("hf_token_secret", "hf"))),
+        Case("llmisvc-no-router-no-cache", qwen, gpu="mi300x",
+             options=(("api", "llmisvc"), ("router", "none"), ("cache_enabled", False))),
+        Case("llmisvc-pd", (("meta-llama/Llama-3.3-70B-Instruct", None, "fp8", "vllm", "latency", None),),
+             node_pool=ROOT / "recipes" / "node-pools" / "mi300x-8gpu.yaml", namespace="llm",
+             options=(("api", "llmisvc"), ("disaggregate", True), ("monitoring", True))),
         Case("planned-model", planned, gpu="mi300x", model_config=config),
         Case("planned-model-pool", planned, node_pool=ROOT / "recipes" / "node-pools" / "mi325x-4gpu.yaml",
              model_config=config, namespace="llm"),
@@ -194,6 +203,11 @@ def test_render_options(which):
     expected = check(cases, which)
     for cid in ("planned-model", "planned-model-pool"):
         assert all("profile" in d for d in expected[cid].values["deployments"]), f"{cid}: planned → inline profile"
+    for cid in ("llmisvc", "llmisvc-gateway-token", "llmisvc-no-router-no-cache", "llmisvc-pd"):
+        kinds = {d["kind"] for d in expected[cid].docs}
+        assert {"LLMInferenceService", "LLMInferenceServiceConfig"} <= kinds and "InferenceService" not in kinds
+        assert all(d["profile"]["api"] == "llmisvc" for d in expected[cid].values["deployments"]), cid
+    assert "prefill" in next(d for d in expected["llmisvc-pd"].docs if d["kind"] == "LLMInferenceService")["spec"]
 
 
 @pytest.mark.parametrize("which", sorted(HELMS))

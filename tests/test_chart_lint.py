@@ -69,14 +69,17 @@ def test_one_template_file_per_object_kind_named_for_it():
     sets = ["model=Qwen/Qwen3-8B", "gpu=mi300x", "cache.prefetchJob=true", "ingress.enabled=true",
             "ingress.host=llm.example.com", "httpRoute.enabled=true", "httpRoute.gateway.name=gw",
             "monitoring.enabled=true"]
-    result = template("helm3", "files", sets=sets, namespace="llm")
-    assert result.returncode == 0, result.stderr
+    # All features of each API: the InferenceService render, and the LLMInferenceService one (api: llmisvc).
+    results = [template("helm3", "files", sets=sets, namespace="llm"),
+               template("helm3", "files", values_files=[CHART / "ci" / "llmisvc-pd-values.yaml"], namespace="llm")]
     kinds: dict[str, set[str]] = {}
-    for chunk in result.stdout.split("\n---\n"):
-        m = re.search(r"^# Source: aim-engine/templates/(\S+)$", chunk, re.M)
-        docs = load_docs(chunk)
-        if m and docs:
-            kinds.setdefault(m.group(1), set()).add(docs[0]["kind"])
+    for result in results:
+        assert result.returncode == 0, result.stderr
+        for chunk in result.stdout.split("\n---\n"):
+            m = re.search(r"^# Source: aim-engine/templates/(\S+)$", chunk, re.M)
+            docs = load_docs(chunk)
+            if m and docs:
+                kinds.setdefault(m.group(1), set()).add(docs[0]["kind"])
     rendered = {p.relative_to(CHART / "templates").as_posix() for p in (CHART / "templates").rglob("*.yaml")}
     assert set(kinds) == rendered, "every template file renders an object in the all-features render"
     for file, found in kinds.items():

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from chart_support import CHART, CI_VALUES, in_parallel, template
+from chart_support import CHART, CI_VALUES, Case, in_parallel, python_side, template
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
 VALUES_TEXT = (CHART / "values.yaml").read_text()
@@ -173,6 +173,18 @@ ON = {
     "httpRoute": {"enabled": True, "host": "llm.example.com", "gateway": {"name": "gw"}},
 }
 MONITORING = {**BASE, "monitoring": {"enabled": True}}
+
+
+def llmisvc_values(model: tuple, *options: tuple) -> dict:
+    """What `aimgen values MODEL --gpu mi300x --api llmisvc ...` writes: llmisvc profiles are compiled, never
+    picked from the table."""
+    case = Case("values", (model,), gpu="mi300x", options=(("api", "llmisvc"), *options))
+    return python_side(case, None).values
+
+
+LLMISVC = llmisvc_values(("Qwen/Qwen3-8B", None, None, "vllm", "latency", None))
+LLMISVC_PD = llmisvc_values(("meta-llama/Llama-3.3-70B-Instruct", None, "fp8", "vllm", "latency", None),
+                            ("disaggregate", True))
 AUTOSCALING = {**BASE, "autoscaling": {"enabled": True, "maxReplicas": 4}}
 # leaf → (values it is rendered with, value A, value B): A and B must render differently.
 CHANGES = {
@@ -235,6 +247,15 @@ CHANGES = {
     "autoscaling.kvCachePerReplica": (AUTOSCALING, 0.8, 0.7),
     "autoscaling.scaleUpStabilizationSeconds": (AUTOSCALING, 0, 30),
     "autoscaling.scaleDownStabilizationSeconds": (AUTOSCALING, 600, 300),
+    "llmisvc.router": (LLMISVC, "scheduler", "none"),
+    "llmisvc.gateway.name": (LLMISVC, "", "gw"),
+    "llmisvc.gateway.namespace": ({**LLMISVC, "llmisvc": {"router": "scheduler", "gateway": {"name": "gw"}}}, "", "infra"),
+}
+# Switches whose other side the compiled profiles cannot serve: the chart refuses it, naming the fix (so the
+# value is read). leaf → (values, A that renders, B that is refused, a fragment of the refusal).
+REFUSED_CHANGES = {
+    "api": (LLMISVC, "llmisvc", "isvc", "compiled for an LLMInferenceService"),
+    "disaggregation.enabled": (LLMISVC_PD, True, False, "has prefill/decode roles"),
 }
 
 
@@ -249,7 +270,22 @@ def with_leaf(base: dict, path: str, value) -> dict:
 
 
 def test_change_table_covers_every_value():
-    assert set(CHANGES) == leaf_paths(values_with_optional_keys())
+    assert set(CHANGES) | set(REFUSED_CHANGES) == leaf_paths(values_with_optional_keys())
+
+
+def test_switches_the_profiles_cannot_serve_are_refused_with_the_fix():
+    def render(values: dict):
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
+            yaml.safe_dump(values, fh)
+        try:
+            return template("helm3", "used", values_files=[Path(fh.name)], namespace="llm")
+        finally:
+            Path(fh.name).unlink()
+
+    for path, (base, a, b, fragment) in REFUSED_CHANGES.items():
+        assert render(with_leaf(base, path, a)).returncode == 0, path
+        refused = render(with_leaf(base, path, b))
+        assert refused.returncode != 0 and fragment in refused.stderr, f"{path}: {refused.stderr}"
 
 
 def test_every_value_changes_the_rendered_output():

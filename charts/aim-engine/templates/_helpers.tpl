@@ -82,6 +82,9 @@ Templates call it once each: it parses the table.
 {{- end -}}
 {{- $resolved := list -}}
 {{- range $d := $items -}}
+  {{- if and (eq ($d.profile.api | default "isvc") "llmisvc") (ne $v.api "llmisvc") -}}
+    {{- fail (printf "deployment %s: its profile was compiled for an LLMInferenceService (`aimgen values --api llmisvc`): set api: llmisvc, or write the values without --api llmisvc" $d.name) -}}
+  {{- end -}}
   {{- $gpu := index $table.gpus $d.profile.gpu | default dict -}}
   {{- $resolved = append $resolved (merge $d (dict "deviceIds" ($gpu.deviceIds | default list))) -}}
 {{- end -}}
@@ -142,6 +145,21 @@ the table has no profile for this model on this GPU (models with {{ .gpu }} prof
 {{- printf "%s@%s" $repo $digest -}}
 {{- else -}}
 {{- $image -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+The serving pods of the release (or of one model), whichever KServe API made them (render/kserve.py
+engine_pods()). Argument: dict "ctx" $ ["name" NAME].
+*/}}
+{{- define "aim-engine.servingPods" -}}
+{{- if eq .ctx.Values.api "llmisvc" -}}
+{{- include "aim-engine.llmisvc.selector" . -}}
+{{- else if .name -}}
+{{- include "aim-engine.selectorLabels" (dict "ctx" .ctx "component" "predictor" "name" .name) -}}
+{{- else -}}
+app.kubernetes.io/instance: {{ .ctx.Release.Name | quote }}
+app.kubernetes.io/component: predictor
 {{- end -}}
 {{- end }}
 
@@ -281,9 +299,17 @@ priorityClassName: {{ . | quote }}
 {{- end -}}
 {{- end }}
 
-{{/* In-cluster URL of a model: KServe's RawDeployment Service <name>-predictor, port 80. Argument: dict "ctx" $ "name" NAME. */}}
+{{/*
+In-cluster URL of a model: KServe's RawDeployment Service <name>-predictor, port 80; with api llmisvc the
+LLMInferenceService's workload Service <name>-kserve-workload-svc on KServe's port 8000 (llmisvc workload.go).
+Argument: dict "ctx" $ "name" NAME.
+*/}}
 {{- define "aim-engine.endpoint" -}}
+{{- if eq .ctx.Values.api "llmisvc" -}}
+http://{{ include "aim-engine.trunc" (printf "%s-kserve-workload-svc" .name) }}.{{ .ctx.Release.Namespace }}.svc.cluster.local:8000
+{{- else -}}
 http://{{ include "aim-engine.trunc" (printf "%s-predictor" .name) }}.{{ .ctx.Release.Namespace }}.svc.cluster.local
+{{- end -}}
 {{- end }}
 
 {{/* One container of the `helm test` Pod. Argument: dict "ctx" $ "name" CONTAINER_NAME "args" ARGS. */}}

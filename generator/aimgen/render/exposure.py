@@ -3,7 +3,7 @@ to KServe's predictor Service. One object per model; with several models each ge
 
 from __future__ import annotations
 
-from aimgen.constants import GATEWAY_V1
+from aimgen.constants import API_LLMISVC, GATEWAY_V1
 from aimgen.names import dns_label
 from aimgen.render import k8s
 from aimgen.spec import DeploymentSpec, ServingSpec
@@ -69,6 +69,8 @@ def render(spec: DeploymentSpec) -> list[dict]:
     """An HTTPRoute per model when a Gateway is named (its hostname from ingress_host), else an Ingress per model
     when ingress_host is set, else nothing."""
     e = spec.exposure
+    if spec.api == API_LLMISVC:
+        return []  # the LLMInferenceService's router attaches its own HTTPRoute to the Gateway (render/llmisvc.py)
     if e.gateway:
         return [http_route(spec, svc) for svc in spec.services]
     if e.ingress_host:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 from aimgen.constants import GIB
-from aimgen.spec import AutoscalingSpec, DeploymentSpec, MonitoringSpec, RuntimeSpec, ServingSpec
+from aimgen.constants import API_LLMISVC
+from aimgen.spec import AutoscalingSpec, DeploymentSpec, DisaggregationSpec, MonitoringSpec, RuntimeSpec, ServingSpec
 
 SELECTION_KEYS = ("model", "gpu", "gpus", "precision", "backend", "metric")
 
@@ -33,11 +34,32 @@ def cache_gib(svc: ServingSpec) -> int:
     return max(1, math.ceil(svc.cache_bytes / GIB))
 
 
-def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str) -> dict:
-    """Everything about one served model that depends neither on the node pool nor on the release."""
+def disaggregation_entry(d: DisaggregationSpec) -> dict:
+    """The prefill and decode roles as the chart's llmisvc templates place them (render/llmisvc.py)."""
+    return {
+        "config": d.config_id,
+        "sourceTitle": d.source_title,
+        "connector": d.connector,
+        **{r.role: {
+            "replicas": r.replicas,
+            "gpus": r.gpus,
+            "tensorParallelSize": r.tensor_parallel_size,
+            "port": r.port,
+            "args": list(r.args),
+            "env": dict(sorted(r.env)),
+            "podIpEnv": list(r.pod_ip_env),
+            "shmSize": r.shm_size,
+        } for r in (d.prefill, d.decode)},
+    }
+
+
+def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str = "isvc") -> dict:
+    """Everything about one served model that depends neither on the node pool nor on the release. A profile
+    compiled for llmisvc says so (its argv and port are KServe's LLMInferenceService's), and carries its
+    prefill/decode roles when it has them."""
     from aimgen.cache.plan import prefetch_args
 
-    return {
+    entry = {
         "id": svc.profile_id,
         "model": svc.model,
         "checkpoint": svc.checkpoint,
@@ -61,6 +83,11 @@ def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str) -> dict:
         "cacheGiB": cache_gib(svc),
         "weightsBytes": svc.weights_bytes,
     }
+    if api == API_LLMISVC:
+        entry["api"] = api
+    if svc.disaggregation:
+        entry["disaggregation"] = disaggregation_entry(svc.disaggregation)
+    return entry
 
 
 def profile_key(entry: dict) -> str:
@@ -112,10 +139,13 @@ def to_values(spec: DeploymentSpec, table: dict | None) -> dict:
     runtimes = {rt.name: rt for rt in spec.runtimes}
     p, c, e, m, a = spec.placement, spec.cache, spec.exposure, spec.monitoring, spec.autoscaling
     host = e.ingress_host or ""
-    gateway_name, gateway_ns = e.gateway or ("", "")
+    llmisvc = spec.api == API_LLMISVC
+    # With llmisvc the named Gateway is the router's (llmisvc.gateway), not an HTTPRoute of ours.
+    gateway_name, gateway_ns = (e.gateway or ("", "")) if not llmisvc else ("", "")
+    router_gateway, router_gateway_ns = (e.gateway or ("", "")) if llmisvc else ("", "")
     values: dict = {
         "deployments": [
-            deployment_values(svc, profile_entry(svc, runtimes[svc.runtime], c.mount_path), table)
+            deployment_values(svc, profile_entry(svc, runtimes[svc.runtime], c.mount_path, spec.api), table)
             for svc in spec.services
         ],
         "clusterRuntime": spec.cluster_runtime,
@@ -157,11 +187,18 @@ def to_values(spec: DeploymentSpec, table: dict | None) -> dict:
             "tls": {"secretName": e.tls_secret or ""},
         },
         "httpRoute": {
-            "enabled": bool(e.gateway),
-            "host": host if e.gateway else "",
+            "enabled": bool(gateway_name),
+            "host": host if gateway_name else "",
             "gateway": {"name": gateway_name, "namespace": gateway_ns or ""},
         },
         "monitoring": monitoring_values(m),
         "autoscaling": autoscaling_values(a),
+        "api": spec.api,
+        # render/llmisvc.py: the router KServe builds (scheduler) or none, and the Gateway it attaches to.
+        "llmisvc": {
+            "router": spec.router,
+            "gateway": {"name": router_gateway, "namespace": router_gateway_ns or ""},
+        },
+        "disaggregation": {"enabled": any(svc.disaggregation for svc in spec.services)},
     }
     return values

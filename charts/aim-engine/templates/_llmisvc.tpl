@@ -1,0 +1,147 @@
+{{/*
+LLMInferenceService helpers (api: llmisvc; render/llmisvc.py). The profiles come compiled by
+`aimgen values --api llmisvc` (their engines listen on KServe's port, their prefill/decode roles cited): the
+templates only place them.
+*/}}
+
+{{/*
+The release's deployments for api llmisvc, checked: each profile must have been compiled for llmisvc, and carry
+prefill/decode roles exactly when disaggregation.enabled says so. Same JSON as aim-engine.deployments.
+*/}}
+{{- define "aim-engine.llmisvc.deployments" -}}
+{{- $resolved := include "aim-engine.deployments" . | fromJson -}}
+{{- range $d := $resolved.items -}}
+  {{- if ne ($d.profile.api | default "isvc") "llmisvc" -}}
+    {{- fail (printf "deployment %s: api is llmisvc but its profile was compiled for an InferenceService; write the deployments with `aimgen values %s --gpu %s --api llmisvc`" $d.name $d.profile.model $d.profile.gpu) -}}
+  {{- end -}}
+  {{- if ne (hasKey $d.profile "disaggregation") $.Values.disaggregation.enabled -}}
+    {{- fail (printf "deployment %s: disaggregation.enabled is %v but its profile %s prefill/decode roles; write the values with `aimgen values ... --api llmisvc%s`" $d.name $.Values.disaggregation.enabled (ternary "has" "has no" (hasKey $d.profile "disaggregation")) (ternary " --disaggregate" "" $.Values.disaggregation.enabled)) -}}
+  {{- end -}}
+{{- end -}}
+{{- if $.Values.autoscaling.enabled -}}
+  {{- fail "autoscaling.enabled drives KServe's KEDA scaling of an InferenceService; with api llmisvc set fixed replicas (autoscaling.enabled: false)" -}}
+{{- end -}}
+{{- toJson $resolved -}}
+{{- end }}
+
+{{/* The LLMInferenceServiceConfig of a deployment (render/llmisvc.py config_name()). Argument: NAME. */}}
+{{- define "aim-engine.llmisvc.configName" -}}
+{{- include "aim-engine.trunc" (printf "%s-amd" .) -}}
+{{- end }}
+
+{{/*
+Labels of the release's (or one model's) engine pods as KServe makes them (render/llmisvc.py workload_selector()).
+Argument: dict "ctx" $ ["name" NAME].
+*/}}
+{{- define "aim-engine.llmisvc.selector" -}}
+app.kubernetes.io/instance: {{ .ctx.Release.Name | quote }}
+kserve.io/component: workload
+{{- with .name }}
+app.kubernetes.io/name: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+One engine pod (render/llmisvc.py pod_template()): the `main` container that replaces KServe's preset launcher,
+the cache claim and its prefetch init container, /dev/shm, placement, security contexts.
+Argument: dict "ctx" $ "d" DEPLOYMENT "env" CACHE_ENV "prefetchEnv" PREFETCH_ENV ["role" ROLE].
+*/}}
+{{- define "aim-engine.llmisvc.pod" -}}
+{{- $ctx := .ctx -}}
+{{- $p := .d.profile -}}
+{{- $rt := $p.runtime -}}
+{{- $role := .role | default (dict "port" $rt.port "args" $p.args "env" $p.env "gpus" $p.gpus "shmSize" $p.shmSize "podIpEnv" list) -}}
+{{- $gpus := int $role.gpus -}}
+{{- $port := int $role.port -}}
+{{- $env := deepCopy $role.env -}}
+{{- if $ctx.Values.cache.enabled -}}
+{{- $env = merge $env .env -}}
+{{- end -}}
+serviceAccountName: {{ include "aim-engine.serviceAccountName" $ctx | quote }}
+automountServiceAccountToken: false
+securityContext:
+  {{- include "aim-engine.podSecurityContext" $ctx | nindent 2 }}
+{{- with include "aim-engine.placement" (dict "ctx" $ctx "deviceIds" .d.deviceIds) | trim }}
+{{ . }}
+{{- end }}
+terminationGracePeriodSeconds: 120
+{{- if and $ctx.Values.cache.enabled $ctx.Values.cache.initContainer }}
+initContainers:
+  {{- include "aim-engine.prefetchContainer" (dict "ctx" $ctx "profile" $p "env" .prefetchEnv) | nindent 2 }}
+{{- end }}
+volumes:
+  {{- if $ctx.Values.cache.enabled }}
+  - name: model-cache
+    persistentVolumeClaim:
+      claimName: {{ include "aim-engine.cacheClaimName" $ctx | quote }}
+  {{- end }}
+  - name: dshm
+    emptyDir:
+      medium: Memory
+      sizeLimit: {{ $role.shmSize | quote }}
+  - name: tmp
+    emptyDir:
+      sizeLimit: 20Gi
+  {{- if and $ctx.Values.cache.enabled $ctx.Values.cache.initContainer }}
+  {{- with include "aim-engine.tokenVolume" $ctx | trim }}
+  {{- . | nindent 2 }}
+  {{- end }}
+  {{- end }}
+containers:
+  - name: main
+    image: {{ include "aim-engine.image" (dict "ctx" $ctx "image" $rt.image) | quote }}
+    imagePullPolicy: IfNotPresent
+    command:
+      {{- toYaml $rt.command | nindent 6 }}
+    args:
+      {{- toYaml $role.args | nindent 6 }}
+    ports:
+      - containerPort: {{ $port }}
+        protocol: TCP
+    env:
+      {{- range $k := keys $env | sortAlpha }}
+      - name: {{ $k | quote }}
+        value: {{ index $env $k | toString | quote }}
+      {{- end }}
+      {{- range $role.podIpEnv }}
+      - name: {{ . | quote }}
+        valueFrom:
+          fieldRef:
+            fieldPath: status.podIP
+      {{- end }}
+    resources:
+      {{- $amounts := dict "cpu" (mul $ctx.Values.nodePool.cpuPerGpu $gpus | toString) "memory" (printf "%dGi" (mul $ctx.Values.nodePool.memoryGiBPerGpu $gpus)) "amd.com/gpu" (toString $gpus) }}
+      requests:
+        {{- toYaml $amounts | nindent 8 }}
+      limits:
+        {{- toYaml $amounts | nindent 8 }}
+    volumeMounts:
+      {{- if $ctx.Values.cache.enabled }}
+      - name: model-cache
+        mountPath: /models
+      {{- end }}
+      - name: dshm
+        mountPath: /dev/shm
+      - name: tmp
+        mountPath: /tmp
+    {{- range $probe := list "startupProbe" "readinessProbe" "livenessProbe" }}
+    {{ $probe }}:
+      httpGet:
+        path: {{ $rt.healthPath | quote }}
+        port: {{ $port }}
+        scheme: HTTP
+      periodSeconds: {{ ternary 30 10 (eq $probe "livenessProbe") }}
+      failureThreshold: {{ get (dict "startupProbe" (int $p.startupFailureThreshold) "readinessProbe" 3 "livenessProbe" 5) $probe }}
+      timeoutSeconds: 5
+      successThreshold: 1
+    {{- end }}
+    securityContext:
+      {{- include "aim-engine.containerSecurityContext" false | nindent 6 }}
+{{- end }}
+
+{{/* Prometheus annotations KServe copies onto the pods (render/llmisvc.py scrape_annotations()). Argument: dict "rt" RUNTIME "port" PORT. */}}
+{{- define "aim-engine.llmisvc.scrapeAnnotations" -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .port | int | quote }}
+prometheus.io/path: {{ .rt.metricsPath | quote }}
+{{- end }}
