@@ -203,3 +203,17 @@ def test_validation_is_strict_for_the_new_kinds(cli):
     assert has_errors(findings)
     paths = {f.path.split(" ")[-1] for f in findings if f.level == "error"}
     assert paths == {"spec.router.scheduler.poolName", "spec.template.containers[0].gpus"}
+
+
+def test_config_is_held_to_the_schema_kserve_checks_the_merged_spec_against(cli):
+    """The config CRD is relaxed for KServe's Go templates (no pattern on a route's parentRefs namespace); KServe
+    dry-runs the merged spec as an LLMInferenceService, so a template-free config is held to that schema too."""
+    docs = _render(cli, "Qwen/Qwen3-8B", "--gpu", "mi300x", "--api", "llmisvc")
+    [config] = _kind(docs, "LLMInferenceServiceConfig")
+    config["spec"]["router"] = {"route": {"http": {"spec": {"parentRefs": [{"name": "gw", "namespace": "Not_A_NS"}]}}}}
+    findings = [f for f in validate_documents([config], source="test") if f.level == "error"]
+    assert [f.path.split(" ")[-1] for f in findings] == ["spec.router.route.http.spec.parentRefs[0].namespace"]
+    assert "merged spec as an LLMInferenceService" in findings[0].message
+    # A preset with Go templates is checked by KServe only after it renders them: left to the relaxed schema.
+    config["spec"]["router"]["route"]["http"]["spec"]["parentRefs"][0]["namespace"] = "{{ .GlobalConfig.X }}"
+    assert not [f for f in validate_documents([config], source="test") if f.level == "error"]
