@@ -10,14 +10,13 @@ from pathlib import Path
 
 import typer
 
-from aimgen.cli.main import app
+from aimgen.cli.main import app, command_group
 from aimgen.console import console
 from aimgen.errors import InvalidInput, UsageError
 
-cache_app = typer.Typer(
+cache_app = command_group(
     name="cache",
     help="Model cache on a (shared) volume: prefetch once, start every pod after the first from local disk.",
-    no_args_is_help=True,
 )
 app.add_typer(cache_app, name="cache")
 

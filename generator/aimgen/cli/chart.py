@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from aimgen.cli.main import app
+from aimgen.cli.main import app, command_group
 from aimgen.console import console
 from aimgen.errors import InvalidInput
 
-chart_app = typer.Typer(help="Keep charts/aim-engine in step with the recipes.", no_args_is_help=True)
+chart_app = command_group(help="Keep charts/aim-engine in step with the recipes.")
 app.add_typer(chart_app, name="chart")
 
 

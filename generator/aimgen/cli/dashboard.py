@@ -5,11 +5,11 @@ from __future__ import annotations
 import typer
 from typing_extensions import Annotated
 
-from aimgen.cli.main import app
+from aimgen.cli.main import app, command_group
 from aimgen.console import console
 from aimgen.errors import InvalidInput
 
-dashboard_app = typer.Typer(help="The Grafana dashboard aim-engine ships (monitoring.dashboard).", no_args_is_help=True)
+dashboard_app = command_group(help="The Grafana dashboard aim-engine ships (monitoring.dashboard).")
 app.add_typer(dashboard_app, name="dashboard")
 
 

@@ -10,12 +10,19 @@ from aimgen import __version__
 from aimgen.console import console
 from aimgen.errors import EXIT_INVALID, EXIT_USAGE, AimgenError
 
-app = typer.Typer(
+
+
+def command_group(**settings) -> typer.Typer:
+    """A Typer app for aimgen or one of its command groups. Help is plain text, never Rich markup: our help
+    strings spell usage as CLI docs do (NAME[/NAMESPACE], [FILE|DIR|-]), which Rich would read as tags and
+    either drop or fail on ("closing tag '[/NAMESPACE]' doesn't match any open tag")."""
+    return typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                       rich_markup_mode=None, **settings)
+
+
+app = command_group(
     name="aimgen",
     help="Compile LLM serving recipes into validated KServe manifests and Helm values for AMD Instinct GPUs.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
 )
 
 

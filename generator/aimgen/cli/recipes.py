@@ -10,10 +10,10 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from aimgen.cli.main import app
+from aimgen.cli.main import app, command_group
 from aimgen.console import console
 
-recipes_app = typer.Typer(help="Import seed recipes and check recipe files.", no_args_is_help=True)
+recipes_app = command_group(help="Import seed recipes and check recipe files.")
 app.add_typer(recipes_app, name="recipes")
 
 HEADER = "# Imported by `aimgen recipes import` from {source}. Review the args, then cite real sources (docs/recipes.md).\n"
