@@ -113,11 +113,15 @@ def engine_flags(runtime, *, served_name: str, revision: str | None, tp: int, pp
 
 def engine_args(runtime, checkpoint: str, flags: dict[str, Any], port: int | None = None) -> tuple[str, ...]:
     """The serving container's argv after the runtime command, spelled as the engine's own parser wants.
-    `port` is where the engine listens when the API fixes it (KServe's LLMInferenceService: 8000)."""
+    `port` is where the engine listens when the API fixes it (KServe's LLMInferenceService: 8000). The kubelet
+    probes the pod IP: an engine whose default bind address is loopback (SGLang: 127.0.0.1) gets --host."""
     from aimgen.launch.argv import build_argv
+    from aimgen.runtimes.cmdline import host_to_pass
     from aimgen.runtimes.flags import snapshot_for
 
-    argv = build_argv(runtime, checkpoint, flags, port=port or runtime.port, snapshot=snapshot_for(runtime))
+    snapshot = snapshot_for(runtime)
+    argv = build_argv(runtime, checkpoint, flags, port=port or runtime.port, host=host_to_pass(runtime, snapshot),
+                      snapshot=snapshot)
     return tuple(argv[len(runtime.command):])
 
 
@@ -296,6 +300,21 @@ def _check_llmisvc(options: Options) -> None:
         raise UsageError("--disaggregate needs --api llmisvc (KServe's LLMInferenceService `prefill` section)")
 
 
+def single_pod(decision: Decision) -> Decision:
+    """Refuse a plan that spans nodes: the renderers build one pod per replica, and a pod that gets the GPUs of
+    one node while the engine starts TP x PP ranks would never become Ready (issue 11)."""
+    s = decision.serving
+    if s.nodes <= 1:
+        return decision
+    ranks = s.tensor_parallel_size * s.pipeline_parallel_size
+    raise NoFeasiblePlan(
+        f"{s.model} needs TP{s.tensor_parallel_size} x PP{s.pipeline_parallel_size} = {ranks} GPUs across "
+        f"{s.nodes} nodes, and aimgen renders one pod per replica (no KServe multi-node workerSpec yet); would work: "
+        f"nodes with at least {ranks} {s.gpu} GPUs each (gpusPerNode in --node-pool), or a --precision or "
+        f"--max-model-len with which the model fits one node"
+    )
+
+
 def _token_secret(value: str | None) -> tuple[str, str] | None:
     if not value:
         return None
@@ -326,6 +345,7 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
             raise NoFeasiblePlan(
                 f"{d.serving.profile_id} spans {d.serving.nodes} nodes; multi-node LLMInferenceService (a "
                 f"LeaderWorkerSet `worker`) is not rendered yet: use --api isvc, or fewer GPUs (--gpus) on one node")
+        d = single_pod(d)
         if options.disaggregate:
             d = replace(d, serving=replace(d.serving, disaggregation=disaggregation(d, model_path)))
         decisions.append(d)
