@@ -27,7 +27,11 @@ def text_console(monkeypatch):
 def test_valid_file_exits_0_with_a_summary(capsys):
     assert run(["validate", str(VALID)]) == 0
     out, err = capsys.readouterr()
-    assert out == "" and err.strip() == "valid: 5 document(s) in 1 file(s)"
+    lines = err.strip().splitlines()
+    # Schema-valid; its runtime starts vLLM through a module aimgen has no snapshot for: the serving contract
+    # cannot be checked, and validate says so.
+    assert out == "" and lines[-1] == "valid: 5 document(s) in 1 file(s), 1 warning(s)"
+    assert len(lines) == 2 and lines[0].startswith(f"warning[SERVE001] {VALID}: InferenceService/qwen3-8b")
 
 
 def test_invalid_file_exits_1_with_one_line_per_finding(capsys):
@@ -55,9 +59,9 @@ def test_json_report_on_stdout(capsys):
     assert report["valid"] is False
     assert report["files"] == [str(VALID), str(TYPO)]
     assert report["documents"] == 6
-    assert report["summary"] == {"error": 1, "warning": 0}
+    assert report["summary"] == {"error": 1, "warning": 1}
     assert report["kube_version"] and report["crd_dirs"]
-    assert report["findings"] == [
+    assert [f for f in report["findings"] if f["level"] == "error"] == [
         {
             "level": "error",
             "code": "CRD001",

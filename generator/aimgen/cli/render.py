@@ -162,7 +162,10 @@ def _emit(spec, fmt: str, output: str | None, validate: bool, crds, kube_version
         from aimgen.validate.documents import validate_documents
         from aimgen.validate.report import emit_findings
 
+        from aimgen.validate.serving import serving_findings
+
         findings = validate_documents(docs, source="rendered", crd_dirs=crds, kube_version=kube_version)
+        findings += serving_findings([("rendered", doc) for doc in docs])
         emit_findings(findings)
         if has_errors(findings):
             raise InvalidInput("rendered manifests failed validation (see findings above); nothing was written")

@@ -10,6 +10,7 @@ from typing import Any, Sequence, TextIO
 from aimgen.errors import AimgenError, EnvironmentProblem, UsageError
 from aimgen.findings import ERROR, WARNING, Finding, has_errors
 from aimgen.validate.documents import load_yaml_documents, validate_documents
+from aimgen.validate.serving import serving_findings
 
 YAML_SYNTAX = "YAML001"  # the file is not YAML, or a document is not a mapping
 NO_DOCUMENTS = "DOC006"  # a file with no objects (warning)
@@ -98,6 +99,7 @@ def validate_files(
     resolved = _resolved_kube_version(kube_version)  # a bad --kube-version fails before any file is read
     dirs = list(default_crd_dirs() if crd_dirs is None else crd_dirs)
     findings: list[Finding] = []
+    loaded: list[tuple[str, dict]] = []
     documents = 0
     for item in files:
         source = "<stdin>" if item == STDIN else item
@@ -112,6 +114,9 @@ def validate_files(
             findings.append(Finding(WARNING, NO_DOCUMENTS, source, "", "no Kubernetes objects in this file"))
         documents += len(docs)
         findings += validate_documents(docs, source=source, crd_dirs=dirs, kube_version=resolved)
+        loaded += [(source, doc) for doc in docs]
+    # Across files: an InferenceService and the runtime it names may come in different files.
+    findings += serving_findings(loaded)
     return ValidationReport(
         files=tuple("<stdin>" if f == STDIN else f for f in files),
         documents=documents,
