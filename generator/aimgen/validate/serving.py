@@ -119,8 +119,10 @@ def _read(source: str, isvc: dict, manifests: list[dict], docs) -> tuple[Served 
     at = lambda level, code, path, message: Finding(level, code, source, f"{label} {path}".strip(), message)  # noqa: E731
     predictor = isvc["spec"].get("predictor") or {}
     name = (predictor.get("model") or {}).get("runtime")
-    if not isinstance(predictor.get("model"), dict):
-        return None, []  # a custom-container predictor: no runtime, nothing of ours to check
+    if not isinstance(predictor.get("model"), dict) or not name:
+        # A custom-container predictor, or a runtime KServe auto-selects by model format in the cluster: no runtime
+        # named, none of ours to check.
+        return None, []
     runtime_doc = find_runtime(isvc, manifests)
     if runtime_doc is None:
         return None, [at(WARNING, RUNTIME, "spec.predictor.model.runtime",
