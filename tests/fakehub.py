@@ -323,6 +323,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self._authorised(entry):
             return
+        if "/tree/" in rest:  # list_repo_tree, what snapshot_download lists a commit with (no pagination here)
+            repo_id, revision = rest.split("/tree/", 1)
+            commit = self._lookup(entry, repo_id, revision.split("/", 1)[0])
+            if commit is not None:
+                self._send_json(entry, [_tree_entry(name, content, is_lfs)
+                                        for name, (content, is_lfs) in sorted(commit.files.items())])
+            return
         if "/revision/" in rest:
             repo_id, revision = rest.split("/revision/", 1)
         else:
@@ -337,8 +344,11 @@ class _Handler(BaseHTTPRequestHandler):
                 sibling["blobId"] = hashlib.sha1(f"pointer:{content.sha256}".encode()).hexdigest()
                 sibling["lfs"] = {"size": content.size, "sha256": content.sha256, "pointerSize": 134}
             siblings.append(sibling)
-        body = json.dumps({"_id": "x", "id": repo_id, "modelId": repo_id, "sha": commit.sha, "private": False,
-                           "siblings": siblings}).encode()
+        self._send_json(entry, {"_id": "x", "id": repo_id, "modelId": repo_id, "sha": commit.sha, "private": False,
+                                "siblings": siblings})
+
+    def _send_json(self, entry: dict, value) -> None:
+        body = json.dumps(value).encode()
         entry["status"] = 200
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -475,6 +485,14 @@ class _Handler(BaseHTTPRequestHandler):
 AIMGEN = str(Path(sys.executable).parent / "aimgen")
 CLEAN_ENV = ("HF_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "AIMGEN_CACHE_DIR", "HF_HOME", "HF_HUB_CACHE",
              "HF_HUB_DISABLE_XET", "AIMGEN_CACHE_FREE_BYTES", "HF_ENDPOINT")
+
+
+def _tree_entry(name: str, content: Content, is_lfs: bool) -> dict:
+    entry = {"type": "file", "path": name, "size": content.size, "oid": content.git_oid}
+    if is_lfs:
+        entry["oid"] = hashlib.sha1(f"pointer:{content.sha256}".encode()).hexdigest()
+        entry["lfs"] = {"oid": content.sha256, "size": content.size, "pointerSize": 134}
+    return entry
 
 
 def events(text: str) -> list[dict]:

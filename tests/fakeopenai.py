@@ -17,6 +17,16 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def send(handler: BaseHTTPRequestHandler, code: int, body, ctype: str = "application/json") -> None:
+    """One complete HTTP answer: JSON (or bytes as given) with its length."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    handler.send_response(code)
+    handler.send_header("Content-Type", ctype)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class FakeOpenAI:
     def __init__(self, mode: str = "ok", model: str = "Qwen/Qwen3-8B", ready_after: int = 0):
         self.mode, self.model, self.ready_after = mode, model, ready_after
@@ -37,12 +47,7 @@ class FakeOpenAI:
                 pass
 
             def _send(self, code: int, body, ctype: str = "application/json") -> None:
-                data = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send(self, code, body, ctype)
 
             def _ready(self) -> bool:
                 return fake.health_probes > fake.ready_after
