@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from functools import lru_cache
+from pathlib import Path
 
 import pytest
 import yaml
@@ -255,3 +256,16 @@ def test_helm_template_output_passes(sets):
     found = serving_findings([("helm", d) for d in docs])
     assert [f for f in found if f.level == "error"] == [], found
     assert "--host=0.0.0.0" in " ".join(model(docs)["args"]) or sets[-1] != "backend=sglang"
+
+
+CI_VALUES = sorted((Path(__file__).parents[1] / "charts" / "aim-engine" / "ci").glob("*-values.yaml"))
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.stem)
+def test_the_charts_ci_installs_pass(values):
+    from chart_support import load_docs, template
+
+    result = template("helm3", "ci", values_files=[values], namespace="llm")
+    assert result.returncode == 0, result.stderr
+    docs = [d for d in load_docs(result.stdout) if d]
+    assert [f for f in serving_findings([("helm", d) for d in docs]) if f.level == "error"] == []

@@ -402,11 +402,11 @@ def check_shm(s: Served) -> list[Finding]:
         out.append(s.finding(ERROR, SHM, "spec.predictor.volumes",
                              f"{SHM_MOUNT_PATH} sizeLimit {empty.get('sizeLimit', '(none)')} is below {want}, what "
                              f"{gpus} GPU(s) need; set sizeLimit: {want}"))
-    limit = quantity(((s.container.get("resources") or {}).get("limits") or {}).get("memory"))
+    memory = ((s.container.get("resources") or {}).get("limits") or {}).get("memory")
+    limit = quantity(memory)
     if size is not None and (limit is None or limit <= size):
         out.append(s.finding(ERROR, SHM, "spec.predictor.model.resources.limits.memory",
-                             f"memory limit {limit and ((s.container.get('resources') or {}).get('limits') or {}).get('memory')} "
-                             f"does not cover {SHM_MOUNT_PATH} ({empty.get('sizeLimit')}): tmpfs pages count against "
+                             f"memory limit {memory or '(none)'} does not cover {SHM_MOUNT_PATH} ({empty.get('sizeLimit')}): tmpfs pages count against "
                              "it, so the engine would be OOM-killed as RCCL fills it; raise the memory limit"))
     return out
 
