@@ -404,9 +404,9 @@ def check_shm(s: Served) -> list[Finding]:
                              f"{gpus} GPU(s) need; set sizeLimit: {want}"))
     memory = ((s.container.get("resources") or {}).get("limits") or {}).get("memory")
     limit = quantity(memory)
-    if size is not None and (limit is None or limit <= size):
+    if size is not None and limit is not None and limit <= size:  # no limit: nothing to be killed by
         out.append(s.finding(ERROR, SHM, "spec.predictor.model.resources.limits.memory",
-                             f"memory limit {memory or '(none)'} does not cover {SHM_MOUNT_PATH} ({empty.get('sizeLimit')}): tmpfs pages count against "
+                             f"memory limit {memory} does not cover {SHM_MOUNT_PATH} ({empty.get('sizeLimit')}): tmpfs pages count against "
                              "it, so the engine would be OOM-killed as RCCL fills it; raise the memory limit"))
     return out
 
