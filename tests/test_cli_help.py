@@ -6,25 +6,29 @@ from __future__ import annotations
 import pytest
 
 
-def _command_paths() -> list[tuple[str, ...]]:
+def _command_paths() -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """(every command and group path, the groups among them)."""
     import typer
 
     from aimgen.cli.commands import mount
     from aimgen.cli.main import app
 
     mount(None)  # every command module, as `aimgen --help` loads them
-    paths: list[tuple[str, ...]] = [()]
+    paths: list[tuple[str, ...]] = []
+    groups: list[tuple[str, ...]] = []
 
     def walk(command, prefix: tuple[str, ...]) -> None:
+        paths.append(prefix)
+        if getattr(command, "commands", None):
+            groups.append(prefix)
         for name, sub in sorted(getattr(command, "commands", {}).items()):
-            paths.append((*prefix, name))
             walk(sub, (*prefix, name))
 
     walk(typer.main.get_command(app), ())
-    return paths
+    return paths, groups
 
 
-COMMANDS = _command_paths()
+COMMANDS, GROUPS = _command_paths()
 
 
 def test_the_walk_finds_the_commands_people_use_most():
@@ -53,3 +57,11 @@ def test_unknown_option_is_one_usage_line(path, cli):
     assert code == 2, err
     assert len(lines) == 1 and "internal error" not in err and "Traceback" not in err, err
     assert "--no-such-option-[/x]" in lines[0], lines[0]
+
+
+
+@pytest.mark.parametrize("path", GROUPS, ids=lambda p: " ".join(p) or "aimgen")
+def test_a_bare_group_prints_its_help_and_exits_2(path, cli):
+    """`aimgen` or `aimgen cache` alone: the usage, on stderr, and exit 2 (a command is missing)."""
+    code, out, err = cli(*path)
+    assert code == 2 and err.startswith("Usage: aimgen"), err

@@ -79,7 +79,8 @@ def run(argv: list[str] | None = None) -> int:
         return 130
     except usage_exc as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":
-            return EXIT_USAGE  # the help text was printed: that is the message
+            sys.stderr.write(exc.format_message().rstrip() + "\n")  # the help is the message (click's show())
+            return EXIT_USAGE
         ctx = getattr(exc, "ctx", None)
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
