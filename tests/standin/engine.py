@@ -3,8 +3,9 @@
 `tests/standin/bin/vllm` and `tests/standin/python/sglang/launch_server.py` put it where the container's command
 (`vllm serve ...`, `python3 -m sglang.launch_server ...`) finds the engine. It does what the engine does before it
 serves, from the container's own args and env:
-- parses the args with the engine's real parser when that engine is installed (`make test-engines`), otherwise
-  with the engine snapshot's option table, and exits 2 with argparse's complaint on a bad argument;
+- parses the args with the engine's real parser when that engine is importable (e.g. run from one of the venvs
+  `make test-engines` builds), otherwise with the engine snapshot's option table, which `make test-engines` proves
+  equal to the real parser's; it exits 2 on a bad argument, as argparse does;
 - refuses a world size (TP x PP x DP) larger than the GPUs the pod was given (STANDIN_GPUS, what the device
   plugin would expose);
 - resolves the model with the real huggingface_hub from the container's env (HF_HOME, HF_HUB_CACHE,
