@@ -269,3 +269,23 @@ def test_the_charts_ci_installs_pass(values):
     assert result.returncode == 0, result.stderr
     docs = [d for d in load_docs(result.stdout) if d]
     assert [f for f in serving_findings([("helm", d) for d in docs]) if f.level == "error"] == []
+
+
+def test_a_network_policy_that_shuts_the_engine_port_is_refused():
+    docs = rendered(*SGLANG)
+    policy = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["spec"].get("ingress"))
+    policy["spec"]["ingress"][0]["ports"] = [{"protocol": "TCP", "port": 8000}]
+    found = [f for f in serving_findings([("test", d) for d in docs]) if f.code == "SERVE003"]
+    assert found and found[0].path.startswith("NetworkPolicy/") and "allow port 8080" in found[0].message
+
+
+@pytest.mark.parametrize("exposure", [("--ingress-host", "llm.example.com"), ("--gateway", "gw")])
+def test_a_route_to_another_service_port_is_refused(exposure):
+    docs = rendered("Qwen/Qwen3-8B", "--gpu", "mi300x", *exposure)
+    assert codes(docs) == []
+    for doc in docs:
+        if doc["kind"] == "HTTPRoute":
+            doc["spec"]["rules"][0]["backendRefs"][0]["port"] = 8080
+        if doc["kind"] == "Ingress":
+            doc["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"] = 8080
+    assert "SERVE003" in codes(docs)

@@ -8,8 +8,9 @@ what the engine will actually do. Schema validity is documents.py's job; this is
   SERVE001 the runtime or engine cannot be found, so nothing below could be checked (warning), or KServe
            would refuse to build the pod (error)
   SERVE002 the engine listens on loopback only: probes and the Service on the pod IP never reach it
-  SERVE003 the engine's port is not the container port / a probe's port / the metrics scrape port, or
-           /metrics is scraped from an engine that does not serve it
+  SERVE003 the engine's port is not the container port / a probe's port / the metrics scrape port / a port the
+           NetworkPolicies let in, a route misses the predictor Service's port, or /metrics is scraped from an
+           engine that does not serve it
   SERVE004 TP x PP x DP is not the number of GPUs the pod group gets
   SERVE005 the engine does not look for the model where the init container or prefetch Job writes it
   SERVE006 /dev/shm is not a memory-backed emptyDir sized for the GPUs, or the memory limit does not cover it
@@ -212,6 +213,55 @@ def check_ports(s: Served) -> list[Finding]:
             out.append(s.finding(WARNING, PORT, f"spec.predictor.model.{probe}.httpGet.path",
                                  f"{path} is not an endpoint the runtime declares ({', '.join(sorted(known))})"))
     out += _metrics(s, port)
+    out += _network(s, port, ports[0] if ports else port)
+    return out
+
+
+# KServe's RawDeployment Service: <name>-predictor, port 80 -> the first container port
+# (reconcilers/service/service_reconciler.go, constants.CommonDefaultHttpPort).
+SERVICE_PORT = 80
+
+
+def _network(s: Served, port: int, target: int) -> list[Finding]:
+    """NetworkPolicies that select the pod must let the engine's port in; Ingresses and HTTPRoutes that send to the
+    predictor Service must use the port that Service has."""
+    out = []
+    meta = s.pod["metadata"]
+    labels, namespace = meta.get("labels") or {}, meta.get("namespace")
+    service = f"{s.isvc['metadata'].get('name')}-predictor"
+    for source, doc in s.docs:
+        kind, spec = doc.get("kind"), doc.get("spec") or {}
+        doc_meta = doc.get("metadata") or {}
+        if doc_meta.get("namespace", namespace) != namespace:
+            continue
+        label = f"{kind}/{doc_meta.get('name')}"
+        if kind == "NetworkPolicy" and "Ingress" in (spec.get("policyTypes") or ["Ingress"]):
+            selector = spec.get("podSelector") or {}
+            wanted = selector.get("matchLabels") or {}
+            if selector.get("matchExpressions") or any(labels.get(k) != v for k, v in wanted.items()):
+                continue
+            rules = spec.get("ingress") or []
+            allowed = [r for r in rules if not r.get("ports") or any(_port_number(p.get("port"), s.container) == port
+                                                                     for p in r["ports"])]
+            if rules and not allowed:
+                open_ports = sorted({str(p.get("port")) for r in rules for p in r.get("ports") or ()})
+                out.append(Finding(ERROR, PORT, source, f"{label} spec.ingress",
+                                   f"selects {s.label}'s pods and lets in ports {', '.join(open_ports)}, but "
+                                   f"{s.engine} listens on {port}: clients would be dropped; allow port {port}"))
+        backends = []
+        if kind == "HTTPRoute":
+            backends = [b for rule in spec.get("rules") or () for b in rule.get("backendRefs") or ()]
+            backends = [(b.get("name"), b.get("port")) for b in backends]
+        elif kind == "Ingress":
+            for rule in spec.get("rules") or ():
+                for path in ((rule.get("http") or {}).get("paths") or ()):
+                    svc = (path.get("backend") or {}).get("service") or {}
+                    backends.append((svc.get("name"), (svc.get("port") or {}).get("number")))
+        for name, number in backends:
+            if name == service and number not in (SERVICE_PORT, None):
+                out.append(Finding(ERROR, PORT, source, label,
+                                   f"sends to {service} port {number}, but KServe's predictor Service listens on "
+                                   f"{SERVICE_PORT} (to container port {target}); use port {SERVICE_PORT}"))
     return out
 
 
