@@ -165,8 +165,9 @@ def test_profiles_of_both_backends_are_covered():
 
 
 def test_every_catalog_profile_boots(hub, tmp_path, monkeypatch):
-    """Each profile, rendered as `aimgen render` renders it: its init container fills the shared claim (one run per
-    distinct container), then the stand-in engine boots with the serving container's args and env (in-process)."""
+    """Each profile, rendered as `aimgen render` renders it, draws no SERVE finding; its init container fills the
+    shared claim (one run per distinct container), then the stand-in engine boots with the serving container's args
+    and env (in-process)."""
     import engine
 
     from aimgen.catalog.gpus import load_gpus
@@ -177,6 +178,7 @@ def test_every_catalog_profile_boots(hub, tmp_path, monkeypatch):
     from aimgen.runtimes.cmdline import listens_everywhere
     from aimgen.select import Request
     from aimgen.validate.kserve_pod import find_runtime, gpus_of, predictor_pod
+    from aimgen.validate.serving import serving_findings
 
     models, gpus = load_models(), load_gpus()
     volumes = Volumes(tmp_path / "volumes")
@@ -205,7 +207,7 @@ def test_every_catalog_profile_boots(hub, tmp_path, monkeypatch):
         except engine.Refused as exc:
             return f"{profile.id}: {exc}"
         probe_ports = {container[p]["httpGet"]["port"] for p in ("startupProbe", "readinessProbe", "livenessProbe")}
-        problems = []
+        problems = [f.line() for f in serving_findings([("rendered", d) for d in docs])]  # validate: not a word
         if not listens_everywhere(cmd.host):
             problems.append(f"listens on {cmd.host}")
         if probe_ports != {cmd.port} or container["ports"][0]["containerPort"] != cmd.port:
