@@ -161,7 +161,6 @@ def _emit(spec, fmt: str, output: str | None, validate: bool, crds, kube_version
         from aimgen.findings import has_errors
         from aimgen.validate.documents import validate_documents
         from aimgen.validate.report import emit_findings
-
         from aimgen.validate.serving import serving_findings
 
         findings = validate_documents(docs, source="rendered", crd_dirs=crds, kube_version=kube_version)
