@@ -13,7 +13,7 @@ ACCEPTED = [
     (apirules.dns1123_label, "llm"), (apirules.qualified_name, "amd.com/gpu"), (apirules.qualified_name, "Pool_A"),
     (apirules.label_value, ""), (apirules.label_value, "MI300X_v1.2"), (apirules.label_value, "a" * 63),
     (apirules.quantity, "500Gi"), (apirules.quantity, "0"), (apirules.quantity, "1.5"), (apirules.quantity, "100m"),
-    (apirules.quantity, "1e3"),
+    (apirules.quantity, "1e3"), (apirules.secret_key, "token"), (apirules.secret_key, "hf.token_1"),
 ]
 REFUSED = [
     (apirules.host, "http://x.com/"), (apirules.host, "x.com:443"), (apirules.host, "10.0.0.1"),
@@ -24,7 +24,7 @@ REFUSED = [
     (apirules.qualified_name, "bad key!"), (apirules.qualified_name, "/x"), (apirules.qualified_name, "Ex.com/x"),
     (apirules.qualified_name, "a" * 64), (apirules.label_value, "gpu pool"), (apirules.label_value, "a" * 64),
     (apirules.label_value, "-x"), (apirules.quantity, "500GB"), (apirules.quantity, "-1Gi"),
-    (apirules.quantity, ""),
+    (apirules.quantity, ""), (apirules.secret_key, "a/b"), (apirules.secret_key, ".."),
 ]
 
 

@@ -318,9 +318,13 @@ def single_pod(decision: Decision) -> Decision:
 def _token_secret(value: str | None) -> tuple[str, str] | None:
     if not value:
         return None
+    from aimgen.validate.apirules import secret_key
+
     name, _, key = value.partition(":")
     if not name or dns_label(name) != name:
         raise UsageError(f"--hf-token-secret {value!r}: expected SECRET_NAME[:KEY] with a valid Secret name")
+    if key and (why := secret_key(key)):
+        raise UsageError(f"--hf-token-secret {value!r}: the key {key!r} {why}")
     return (name, key or "token")
 
 

@@ -207,9 +207,11 @@ the prefetch containers see it; the engine reads the cache offline.
 {{- end }}
 {{- end }}
 
-{{/* checkov skips for a pod whose image is pinned by tag (render/kserve.py image_skips()). Argument: IMAGE. */}}
+{{/* checkov skips for a pod with an image pinned by tag (render/kserve.py image_skips()). Argument: LIST of IMAGEs. */}}
 {{- define "aim-engine.imageSkips" -}}
-{{- if not (contains "@" .) }}
+{{- $tagged := false -}}
+{{- range . }}{{ if not (contains "@" .) }}{{ $tagged = true }}{{ end }}{{ end -}}
+{{- if $tagged }}
 checkov.io/skip1: "CKV_K8S_43=pinned by its release tag; set imageDigests in the chart values to pin by digest"
 checkov.io/skip2: "CKV_K8S_15=IfNotPresent on a pinned tag; Always would make every pod start depend on the registry"
 {{- end }}
@@ -337,4 +339,18 @@ http://{{ include "aim-engine.trunc" (printf "%s-predictor" .name) }}.{{ .ctx.Re
       mountPath: /tmp
   securityContext:
     {{- include "aim-engine.containerSecurityContext" true | nindent 4 }}
+{{- end }}
+
+{{/* Egress to cluster DNS (render/kserve.py DNS_EGRESS): CoreDNS/kube-dns pods carry k8s-app=kube-dns. */}}
+{{- define "aim-engine.dnsEgress" -}}
+- to:
+    - namespaceSelector: {}
+      podSelector:
+        matchLabels:
+          k8s-app: kube-dns
+  ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
 {{- end }}

@@ -14,6 +14,7 @@ from aimgen.constants import (
     KIND_SERVING_RUNTIME,
     KSERVE_V1ALPHA1,
     KSERVE_V1BETA1,
+    LABEL_COMPONENT,
     LABEL_INSTANCE,
     SERVING_CONTAINER,
     SHM_MOUNT_PATH,
@@ -62,9 +63,11 @@ def serving_runtime(spec: DeploymentSpec, rt: RuntimeSpec) -> dict:
                 {
                     "name": SERVING_CONTAINER,
                     "image": rt.image,
+                    # Explicit: a pinned engine image of ~20 GB is pulled once per node, not on every start.
+                    "imagePullPolicy": "IfNotPresent",
                     "command": list(rt.command),
                     "ports": [{"name": "http", "containerPort": rt.port, "protocol": "TCP"}],
-                    "securityContext": k8s.container_security_context(read_only_root=False),
+                    "securityContext": k8s.container_security_context(read_only_root=True),
                 }
             ],
         },
@@ -93,9 +96,9 @@ def token_volumes(spec: DeploymentSpec) -> list[dict]:
     }]
 
 
-def image_skips(image: str) -> dict:
-    """checkov skip annotations (with the reason) for a pod whose image is pinned by tag, not digest."""
-    if "@" in image:
+def image_skips(*images: str) -> dict:
+    """checkov skip annotations (with the reason) for a pod with an image pinned by tag, not digest."""
+    if all("@" in image for image in images):
         return {}
     return {
         "checkov.io/skip1": "CKV_K8S_43=pinned by its release tag; set imageDigests in the chart values to pin by digest",
@@ -165,6 +168,14 @@ def pod_labels(spec: DeploymentSpec, svc: ServingSpec) -> dict:
     return k8s.selector_labels(spec, "predictor", svc.name)
 
 
+def _pod_annotations(spec: DeploymentSpec, rt: RuntimeSpec) -> dict:
+    """KServe copies predictor.annotations onto the pod it creates: checkov scans that pod
+    (validate/kserve_pod.py builds it), so the skips and their reasons sit where the pod gets them."""
+    images = [rt.image] + ([spec.cache.image] if spec.cache.init_container else [])
+    skips = image_skips(*images)
+    return {"annotations": skips} if skips else {}
+
+
 def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> dict:
     annotations = {
         ANN_DEPLOYMENT_MODE: DEPLOYMENT_MODE_RAW,
@@ -184,7 +195,9 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
         "resources": k8s.gpu_resources(spec.placement, svc.gpus),
         "volumeMounts": mounts(spec),
         **k8s.probes(svc.probes, rt.port),
-        "securityContext": k8s.container_security_context(read_only_root=False),
+        # Read-only root: every write goes to a mount. HOME=/tmp (the profile's env) puts the Triton, vLLM,
+        # MIOpen and torch caches on the tmp emptyDir; weights on the cache claim; /dev/shm on its own emptyDir.
+        "securityContext": k8s.container_security_context(read_only_root=True),
     }
     predictor: dict = {
         "minReplicas": svc.min_replicas,
@@ -192,6 +205,7 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
         "serviceAccountName": spec.service_account,
         "automountServiceAccountToken": False,
         "labels": pod_labels(spec, svc),
+        **_pod_annotations(spec, rt),
         "securityContext": k8s.pod_security_context(),
         **k8s.placement_fields(spec.placement),
         "terminationGracePeriodSeconds": 120,
@@ -235,6 +249,14 @@ def prefetch_job(spec: DeploymentSpec, svc: ServingSpec) -> dict:
             },
         },
     }
+
+
+# Cluster DNS: CoreDNS and kube-dns pods carry k8s-app=kube-dns (kubeadm, EKS, GKE, AKS), in whichever namespace.
+DNS_EGRESS = {
+    "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+}
+HUB_PORT = 443  # huggingface.co and mirrors serve HTTPS
 
 
 def engine_pods(spec: DeploymentSpec, svc: ServingSpec | None = None) -> dict:
@@ -286,14 +308,50 @@ def network_policy(spec: DeploymentSpec) -> dict:
     }
 
 
+def egress_restricted(spec: DeploymentSpec) -> bool:
+    """Egress is denied by default only for InferenceService releases, whose pods need DNS, the Hub (prefetch)
+    and nothing else. LLMInferenceService pods are KServe's to shape: its router's scheduler watches the API
+    server and prefill/decode pods exchange KV blocks on ports picked at run time (docs/llmisvc.md)."""
+    return spec.api == API_ISVC
+
+
 def default_deny_policy(spec: DeploymentSpec) -> dict:
-    """No ingress to any pod of the release (prefetch Jobs, test pods) but what another policy allows: the
-    serving policy opens the serving port of the predictors; NetworkPolicies add up."""
+    """No ingress to any pod of the release (prefetch Jobs, test pods) but what another policy allows (the
+    serving policy opens the serving port of the predictors; NetworkPolicies add up); for InferenceService
+    releases also no egress but cluster DNS and the release's own serving ports (the `helm test` pod): never the
+    API server, never the Internet."""
+    body: dict = {"podSelector": {"matchLabels": {LABEL_INSTANCE: spec.release}}, "policyTypes": ["Ingress"]}
+    if egress_restricted(spec):
+        body["policyTypes"].append("Egress")
+        to_engines = {"to": [{"podSelector": {"matchLabels": engine_pods(spec)}}],
+                      "ports": [{"protocol": "TCP", "port": p} for p in serving_ports(spec)]}
+        body["egress"] = [DNS_EGRESS, to_engines]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": k8s.metadata(spec, dns_label(f"{spec.release}-default-deny"), "network-policy"),
-        "spec": {"podSelector": {"matchLabels": {LABEL_INSTANCE: spec.release}}, "policyTypes": ["Ingress"]},
+        "spec": body,
+    }
+
+
+def hub_egress_policy(spec: DeploymentSpec) -> dict | None:
+    """HTTPS out for the pods that run `aimgen cache prefetch` (the Hub or a mirror): the prefetch Jobs, and the
+    predictors while their init container fills the cache. The engine itself reads the cache offline."""
+    components = [c for c, on in (("predictor", spec.cache.init_container), ("prefetch", spec.cache.prefetch_job)) if on]
+    if not components or not egress_restricted(spec):
+        return None
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": k8s.metadata(spec, dns_label(f"{spec.release}-hub-egress"), "network-policy"),
+        "spec": {
+            "podSelector": {
+                "matchLabels": {LABEL_INSTANCE: spec.release},
+                "matchExpressions": [{"key": LABEL_COMPONENT, "operator": "In", "values": components}],
+            },
+            "policyTypes": ["Egress"],
+            "egress": [{"ports": [{"protocol": "TCP", "port": HUB_PORT}]}],
+        },
     }
 
 
@@ -323,6 +381,7 @@ def render(spec: DeploymentSpec) -> list[dict]:
         docs += [inference_service(spec, svc, runtimes[svc.runtime]) for svc in spec.services]
     if spec.exposure.network_policy:
         docs += [network_policy(spec), default_deny_policy(spec)]
+        docs += [p for p in [hub_egress_policy(spec)] if p]
     if spec.exposure.pdb:
         docs += [pod_disruption_budget(spec, svc) for svc in spec.services]
     return docs

@@ -7,7 +7,7 @@ returns why a value breaks it (a phrase that says what would be valid) or None. 
 
 Sources (Kubernetes v1.34):
 - k8s.io/apimachinery/pkg/util/validation/validation.go: IsDNS1123Label, IsDNS1123Subdomain, IsDNS1035Label,
-  IsWildcardDNS1123Subdomain, IsQualifiedName, IsValidLabelValue, IsValidIP
+  IsWildcardDNS1123Subdomain, IsQualifiedName, IsValidLabelValue, IsValidIP, IsConfigMapKey
 - k8s.io/apimachinery/pkg/api/resource/quantity.go: ParseQuantity
 - k8s.io/kubernetes/pkg/apis/core/validation/validation.go: ValidateTolerations, ValidatePodSpec (nodeSelector
   via ValidateLabels, priorityClassName via ValidatePriorityClassName), ValidatePersistentVolumeClaimSpec
@@ -84,6 +84,13 @@ def label_value(value: str) -> str | None:
     """IsValidLabelValue: label values, nodeSelector values, toleration values."""
     if value and (len(value) > LABEL_MAX or not _QUALIFIED_NAME_PART.fullmatch(value)):
         return f"must be {LABEL_VALUE_RULE}"
+    return None
+
+
+def secret_key(value: str) -> str | None:
+    """IsConfigMapKey: a key inside a Secret or ConfigMap."""
+    if len(value) > SUBDOMAIN_MAX or value in (".", "..") or not re.fullmatch(r"[-._a-zA-Z0-9]+", value):
+        return f"must be 1-{SUBDOMAIN_MAX} characters of letters, digits, '-', '_' or '.' (not '.' or '..')"
     return None
 
 
