@@ -189,7 +189,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         profile_id = profile.id
         source_title = profile.source["title"]
         # Engines default the context to the model's maximum: check the profile at what the engine will use.
-        context = args.get("max-model-len") or args.get("context-length") or model.config.get("max_position_embeddings")
+        context = args.get("max-model-len") or args.get("context-length") or model.context_length
         the_plan = fit_check(
             model, gpu, profile.precision, tp, pp,
             max_model_len=context,
