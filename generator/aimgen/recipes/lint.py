@@ -96,6 +96,31 @@ def reference_ids(path: Path) -> set[str] | None:
     return {r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)}
 
 
+def lint_features(path: Path, model: str) -> list[Finding]:
+    """A recipe's features: args the pinned engine of each backend they are spelled for accepts, none aimgen renders."""
+    from aimgen.recipes.features import features_for
+    from aimgen.runtimes.flags import check_engine_config
+    from aimgen.runtimes.registry import runtime_for_backend
+
+    out: list[Finding] = []
+    if not model or path.resolve() != _recipe_path(model).resolve():
+        return out  # features are read from recipes/models/ only
+    for name, feature in features_for(model).items():
+        for backend in feature.get("backends", ["vllm"]):
+            at = f"features.{name}"
+            out.extend(f for f in check_engine_config(runtime_for_backend(backend), feature["args"], {}, file=str(path), path=at)
+                       if f.level == ERROR)
+            out.extend(Finding(ERROR, "RECIPE-LINT", str(path), f"{at}.args.{flag}", f"--{flag} is set by aimgen; a feature cannot set it")
+                       for flag in feature["args"] if flag in RENDERED_FLAGS)
+    return out
+
+
+def _recipe_path(model: str) -> Path:
+    from aimgen.recipes.load import recipe_path
+
+    return recipe_path(model)
+
+
 def check_recipes(files: list[Path] | None = None) -> tuple[list[Finding], int]:
     """Every finding for the given recipe files (default: all of recipes/models/) and how many profiles loaded."""
     from aimgen import paths
@@ -128,4 +153,5 @@ def check_recipes(files: list[Path] | None = None) -> tuple[list[Finding], int]:
             continue
         count += len(profiles)
         findings.extend(lint_profiles(profiles, refs, upstream_dir))
+        findings.extend(lint_features(Path(path), profiles[0].model if profiles else ""))
     return findings, count
