@@ -178,6 +178,8 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         profile_id = f"planned-{model_name(model.id)}-{gpu.name}-x{tp * pp}-{selection.precision}-{selection.metric}"
         source_title = "planned from the model architecture (no recipe profile)"
     else:
+        # before any arithmetic: a removed or mistyped flag gets the snapshot's hint, not a sizing error
+        _check_engine(runtime, profile.args, profile.env, profile)
         nodes = profile.nodes
         pp = profile.nodes
         tp = profile.gpus // profile.nodes
