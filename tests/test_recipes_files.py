@@ -115,6 +115,8 @@ def test_precision_rules(profiles):
 def test_sources_cite_real_reference_records(profiles, references):
     for p in profiles:
         src = p.source
+        if "upstream" in src and "ref" not in src:
+            continue  # checked against ../shared/upstream-configs by test_upstream_citations_resolve
         assert src.get("title") and src.get("ref") in references, p.id
         record = references[src["ref"]]
         origins = record["source"] if isinstance(record["source"], list) else [record["source"]]
@@ -130,6 +132,26 @@ def test_sources_cite_real_reference_records(profiles, references):
         # a profile for a sibling model (same architecture) says so
         if p.model not in str(record["model"]) and (p.checkpoint or "?") not in str(record["model"]):
             assert "same" in note or "derived" in note, f"{p.id}: cites a run of {record['model']}"
+
+
+UPSTREAM_REPOS = {"vllm-recipes": ("vllm-project/recipes", "8959cf64189c71d36e11c6a30335f923f261b1f7"),
+                  "inferencex": ("SemiAnalysisAI/InferenceX", "843c6254ff69b567f772f6a5fd97675af3d04431"),
+                  "aim-build": ("amd-enterprise-ai/aim-build", "2be2cf8ff7f0810fce19fbf75c0c8363a8680748")}
+
+
+def test_upstream_citations_resolve(profiles, shared_dir):
+    """A profile that follows a public config in ../shared/upstream-configs names the file (and InferenceX entry),
+    and the repository and commit that file was copied from."""
+    from aimgen.recipes.lint import upstream_problem
+
+    cited = [p for p in profiles if "upstream" in p.source]
+    assert len(cited) >= 200
+    for p in cited:
+        src = p.source
+        assert upstream_problem(shared_dir / "upstream-configs", src["upstream"]) is None, p.id
+        repo, commit = UPSTREAM_REPOS[src["upstream"].split("/", 1)[0]]
+        assert (src.get("repo"), src.get("commit")) == (repo, commit), p.id
+        assert src.get("path") and src.get("note"), p.id
 
 
 def test_no_removed_or_rendered_flags(profiles):

@@ -79,6 +79,7 @@ class Decision:
     serving: ServingSpec
     runtime: RuntimeSpec
     engine_flags: dict[str, Any] = field(default_factory=dict)  # flag name -> value, what `aimgen launch` runs
+    features: tuple[str, ...] = ()  # what each requested recipe feature set
 
 
 def startup_failure_threshold(weights_bytes: int, period_seconds: int) -> int:
@@ -163,6 +164,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     port; `model_path` replaces the checkpoint id as the engine's model (a folder KServe filled)."""
     from aimgen.cache.plan import cache_size_bytes
     from aimgen.planning.planner import fit_check, plan
+    from aimgen.recipes.features import apply_features
     from aimgen.runtimes.registry import runtime_for_backend
 
     req = selection.request
@@ -180,6 +182,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         profile_id = f"planned-{model_name(model.id)}-{gpu.name}-x{tp * pp}-{selection.precision}-{selection.metric}"
         source_title = "planned from the model architecture (no recipe profile)"
     else:
+        # before any arithmetic: a removed or mistyped flag gets the snapshot's hint, not a sizing error
         _check_engine(runtime, profile.args, profile.env, profile)
         nodes = profile.nodes
         pp = profile.nodes
@@ -193,7 +196,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         profile_id = profile.id
         source_title = profile.source["title"]
         # Engines default the context to the model's maximum: check the profile at what the engine will use.
-        context = args.get("max-model-len") or args.get("context-length") or model.config.get("max_position_embeddings")
+        context = args.get("max-model-len") or args.get("context-length") or model.context_length
         the_plan = fit_check(
             model, gpu, profile.precision, tp, pp,
             max_model_len=context,
@@ -203,8 +206,10 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         )
         if not the_plan.fits:
             raise NoFeasiblePlan(f"profile {profile.id} does not fit: {the_plan.reason}", file=profile.location)
-    if profile is None:
-        _check_engine(runtime, args, env, None)
+    args, feature_lines = apply_features(model.id, selection.backend, args, req.features)
+    if profile is None or feature_lines:
+        # what the engine will be given, features included, against the pinned engine's own parser snapshot
+        _check_engine(runtime, args, env, profile)
     runtime_spec = _runtime_spec(runtime, gpu.gfx, port)
     env = {**runtime.env, **env}
     # A local folder has no revisions: the pinned commit is what KServe's storage initializer downloaded.
@@ -244,7 +249,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         cache_bytes=cache_size_bytes(on_disk),
         probes=probes,
     )
-    return Decision(selection, the_plan, serving, runtime_spec, engine_flags=flags)
+    return Decision(selection, the_plan, serving, runtime_spec, engine_flags=flags, features=feature_lines)
 
 
 def disaggregation(d: Decision, model_path: str | None) -> DisaggregationSpec:

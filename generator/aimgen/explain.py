@@ -57,6 +57,7 @@ def explain_dict(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER)
         "source": svc.source,
         "source_title": svc.source_title,
         "fallbacks": list(s.fallbacks),
+        "features": list(d.features),
         "runtime": svc.runtime,
         "args": list(svc.args),
         "env": dict(svc.env),
@@ -80,6 +81,8 @@ def explain_text(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER)
         lines.append("  no recipe profile: planned from the model's architecture")
     for f in e["fallbacks"]:
         lines.append(f"  fallback: {f}")
+    for f in e["features"]:
+        lines.append(f"  {f}")
     if "weights_bytes" in e:
         lines.append(f"  weights {e['weights_bytes'] / GIB:.1f} GiB in {e['precision']}, "
                      f"{e['weights_bytes'] / GIB / e['gpus']:.1f} GiB per GPU at TP={e['tensor_parallel_size']}"

@@ -26,6 +26,7 @@ class Request:
     backend: str = "vllm"
     metric: str | None = "latency"  # None: no preference (the launcher then fills the pod's GPUs first)
     max_model_len: int | None = None
+    features: tuple[str, ...] = ()  # recipe features to switch on (aimgen.recipes.features)
 
 
 @dataclass(frozen=True)

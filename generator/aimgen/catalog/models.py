@@ -26,6 +26,13 @@ class CatalogModel:
     aliases: tuple[str, ...] = ()
     published: dict[str, Any] = field(default_factory=dict, hash=False)
     in_catalog: bool = True
+    # Why the planner cannot size this model (no KV arithmetic for its attention, or no transcribed config.json):
+    # only its recipe profiles are served, and the planner refuses rather than guess.
+    recipe_only: str | None = None
+
+    @property
+    def context_length(self) -> int | None:
+        return self.config.get("max_position_embeddings") or self.published.get("context_length")
 
     @property
     def slug(self) -> str:
@@ -39,7 +46,7 @@ def load_models() -> dict[str, CatalogModel]:
     for m in data["models"]:
         out[m["id"]] = CatalogModel(
             id=m["id"],
-            config=m["config"],
+            config=m.get("config", {}),
             revision=m.get("revision"),
             native_precision=m.get("native_precision", "bf16"),
             checkpoints=dict(m.get("checkpoints", {})),
@@ -47,6 +54,7 @@ def load_models() -> dict[str, CatalogModel]:
             trust_remote_code=m.get("trust_remote_code", False),
             aliases=tuple(m.get("aliases", ())),
             published=dict(m["published"]),
+            recipe_only=m.get("recipe_only"),
         )
     return out
 

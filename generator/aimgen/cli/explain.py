@@ -25,6 +25,7 @@ def explain_cmd(
     api: o.Api = "isvc",
     router: o.Router = "scheduler",
     disaggregate: o.Disaggregate = False,
+    feature: o.Features = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output with stable keys.")] = False,
 ) -> None:
     """Explain the decision for MODEL on a GPU: selected profile or plan, fallbacks, memory arithmetic."""
@@ -33,7 +34,7 @@ def explain_cmd(
 
     o.check_api(api, router, disaggregate)
     pool, requests = o.build_requests(models, gpu, gpus, precision, backend, metric, node_pool, model_config,
-                                      max_model_len)
+                                      max_model_len, feature)
     # The same composition render runs: the API shapes the engine's port, model path and P/D roles.
     _, decisions = compose([(r, None) for r in requests], pool,
                            Options(api=api, router=router, disaggregate=disaggregate))

@@ -24,7 +24,8 @@ def _rows(kind: str) -> list[dict]:
         from aimgen.recipes.load import profiles_for
 
         return [{"id": m.id, "native_precision": m.native_precision, "params": m.published.get("params"),
-                 "profiles": len(profiles_for(m.id))} for m in load_models().values()]
+                 "profiles": len(profiles_for(m.id)), "planner": "recipe-only" if m.recipe_only else "sizes it"}
+                for m in load_models().values()]
     from aimgen.recipes.load import load_all_profiles
 
     return [{"id": p.id, "model": p.model, "gpu": p.gpu, "gpus": p.gpus, "precision": p.precision,

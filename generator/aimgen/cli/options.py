@@ -21,6 +21,7 @@ ModelConfig = Annotated[Optional[Path], typer.Option("--model-config", help="con
 Api = Annotated[str, typer.Option("--api", help="KServe API: isvc (InferenceService + ServingRuntime) | llmisvc (LLMInferenceService + LLMInferenceServiceConfig; docs/llmisvc.md).")]
 Router = Annotated[str, typer.Option("--router", help="llmisvc routing: scheduler (llm-d endpoint picker, InferencePool, HTTPRoute, Gateway) | none (no router objects).")]
 Disaggregate = Annotated[bool, typer.Option("--disaggregate", help="llmisvc: split prefill from decode with the model's cited P/D configuration (refused where none is cited).")]
+Features = Annotated[Optional[List[str]], typer.Option("--feature", help="Switch on a feature the model's recipe documents: tool-calling | reasoning | spec-decoding (repeatable).")]
 MaxModelLen = Annotated[Optional[int], typer.Option("--max-model-len", min=256, help="Context length to serve (never above the model's maximum).")]
 
 
@@ -51,10 +52,15 @@ def resolve_pool(gpu: str | None, node_pool: Path | None):
 
 def build_requests(models: list[str], gpu: str | None, gpus: int | None, precision: str | None, backend: str,
                    metric: str, node_pool: Path | None, model_config: Path | None,
-                   max_model_len: int | None):
+                   max_model_len: int | None, features: list[str] | None = None):
     from aimgen.catalog.models import get_model, model_from_config
     from aimgen.select import Request
 
+    from aimgen.recipes.features import FEATURES
+
+    for name in features or ():
+        if name not in FEATURES:
+            raise UsageError(f"--feature {name!r} is not one of: {', '.join(FEATURES)}")
     pool = resolve_pool(gpu, node_pool)
     if model_config is not None and len(models) != 1:
         raise UsageError("--model-config describes one model: give exactly one MODEL with it")
@@ -65,5 +71,6 @@ def build_requests(models: list[str], gpu: str | None, gpus: int | None, precisi
         else:
             model = get_model(model_id)
         requests.append(Request(model=model, pool=pool, gpus=gpus, precision=precision, backend=backend,
-                                metric=metric, max_model_len=max_model_len))
+                                metric=metric, max_model_len=max_model_len,
+                                features=tuple(dict.fromkeys(features or ()))))
     return pool, requests

@@ -80,7 +80,7 @@ def _compose(p: dict):
                          "TLS terminates at its listener)")
     o.check_api(p["api"], p["router"], p["disaggregate"])
     pool, requests = o.build_requests(p["models"], p["gpu"], p["gpus"], p["precision"], p["backend"], p["metric"],
-                                      p["node_pool"], p["model_config"], p["max_model_len"])
+                                      p["node_pool"], p["model_config"], p["max_model_len"], p["feature"])
     names = [name if len(p["models"]) == 1 else None for _ in p["models"]]
     opts = Options(
         name=name, namespace=namespace, cluster_runtime=p["cluster_runtime"], prefetch_job=p["prefetch_job"],
@@ -117,6 +117,7 @@ def render_cmd(
     api: o.Api = "isvc",
     router: o.Router = "scheduler",
     disaggregate: o.Disaggregate = False,
+    feature: o.Features = None,
     fmt: Annotated[str, typer.Option("--format", help="kserve (manifests) | values (Helm values for charts/aim-engine).")] = "kserve",
     output: Output = None,
     cluster_runtime: Annotated[bool, typer.Option("--cluster-runtime", help="Render a ClusterServingRuntime instead of a namespaced ServingRuntime.")] = False,

@@ -214,6 +214,10 @@ def fit_check(model: CatalogModel, gpu: Gpu, precision: str, tp: int, pp: int = 
     shape that does not fit (fits=False with the reason); raises InvalidInput for a broken model config."""
     _positive("tensor_parallel_size", tp)
     _positive("pipeline_parallel_size", pp)
+    if model.recipe_only:
+        from aimgen.planning.recipe_only import recipe_only_fit
+
+        return recipe_only_fit(model, precision, tp, pp, max_model_len, max_num_seqs, gpu_memory_utilization)
     arch = arch_from_config(model.config)
     gmu = DEFAULT_GPU_MEMORY_UTILIZATION if gpu_memory_utilization is None else gpu_memory_utilization
     if isinstance(gmu, bool) or not isinstance(gmu, (int, float)) or not 0 < gmu <= 1:

@@ -32,6 +32,7 @@ from aimgen.planning.fit import (
     tp_blockers,
 )
 from aimgen.planning.formats import kv_bytes_per_element
+from aimgen.planning.recipe_only import refuse_planning
 from aimgen.planning.memory import active_param_count, checkpoint_bytes, kv_bytes_per_token, param_count, weight_bytes
 from aimgen.planning.search import (
     BATCHED_TOKENS,
@@ -197,6 +198,7 @@ def plan(model: CatalogModel, pool: NodePool, *, precision: str | None = None, m
     Raises NoFeasiblePlan (exit 3) with what would work when nothing fits, UsageError for bad arguments and
     InvalidInput for a broken model config. gpu_catalog: GPUs to suggest instead (default: the GPU catalog)."""
     _check_args(pool, metric, backend, gpus, max_model_len, gpu_memory_utilization)
+    refuse_planning(model)
     arch = arch_from_config(model.config)
     gpu = pool.gpu
     served = resolve_weights(model, arch, precision or native_precision(model, arch), gpu)

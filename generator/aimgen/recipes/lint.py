@@ -35,7 +35,7 @@ QUICK_REDUCE_ENV = ("VLLM_ROCM_QUICK_REDUCE_QUANTIZATION", "ROCM_QUICK_REDUCE_QU
 ENGINE_ENV_PREFIXES = ("VLLM_", "SGLANG_")
 
 
-def lint_profile(p: Profile, known_refs: set[str] | None) -> list[Finding]:
+def lint_profile(p: Profile, known_refs: set[str] | None, upstream_dir: Path | None = None) -> list[Finding]:
     out: list[Finding] = []
 
     def err(field: str, message: str) -> None:
@@ -56,11 +56,30 @@ def lint_profile(p: Profile, known_refs: set[str] | None) -> list[Finding]:
     ref = p.source.get("ref")
     if ref and known_refs is not None and ref not in known_refs:
         err("source.ref", f"{ref!r} is not a record id in amd/reference-configs.yaml")
+    upstream = p.source.get("upstream")
+    if upstream and upstream_dir is not None:
+        problem = upstream_problem(upstream_dir, upstream)
+        if problem:
+            err("source.upstream", problem)
     return out
 
 
-def lint_profiles(profiles: Iterable[Profile], known_refs: set[str] | None = None) -> list[Finding]:
-    return [f for p in profiles for f in lint_profile(p, known_refs)]
+def upstream_problem(upstream_dir: Path, upstream: str) -> str | None:
+    """Why `upstream` (a file under ../shared/upstream-configs, optionally #entry of an InferenceX matrix) does not
+    resolve, or None."""
+    from aimgen.recipes.upstream import upstream_entry
+
+    path, _, key = upstream.partition("#")
+    if not (upstream_dir / path).is_file():
+        return f"{path} is not a file in ../shared/upstream-configs"
+    if key and upstream_entry(upstream_dir, path, key) is None:
+        return f"{path} has no entry {key!r}"
+    return None
+
+
+def lint_profiles(profiles: Iterable[Profile], known_refs: set[str] | None = None,
+                  upstream_dir: Path | None = None) -> list[Finding]:
+    return [f for p in profiles for f in lint_profile(p, known_refs, upstream_dir)]
 
 
 def reference_ids(path: Path) -> set[str] | None:
@@ -75,6 +94,31 @@ def reference_ids(path: Path) -> set[str] | None:
     if not isinstance(records, list):
         return None
     return {r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)}
+
+
+def lint_features(path: Path, model: str) -> list[Finding]:
+    """A recipe's features: args the pinned engine of each backend they are spelled for accepts, none aimgen renders."""
+    from aimgen.recipes.features import features_for
+    from aimgen.runtimes.flags import check_engine_config
+    from aimgen.runtimes.registry import runtime_for_backend
+
+    out: list[Finding] = []
+    if not model or path.resolve() != _recipe_path(model).resolve():
+        return out  # features are read from recipes/models/ only
+    for name, feature in features_for(model).items():
+        for backend in feature.get("backends", ["vllm"]):
+            at = f"features.{name}"
+            out.extend(f for f in check_engine_config(runtime_for_backend(backend), feature["args"], {}, file=str(path), path=at)
+                       if f.level == ERROR)
+            out.extend(Finding(ERROR, "RECIPE-LINT", str(path), f"{at}.args.{flag}", f"--{flag} is set by aimgen; a feature cannot set it")
+                       for flag in feature["args"] if flag in RENDERED_FLAGS)
+    return out
+
+
+def _recipe_path(model: str) -> Path:
+    from aimgen.recipes.load import recipe_path
+
+    return recipe_path(model)
 
 
 def check_recipes(files: list[Path] | None = None) -> tuple[list[Finding], int]:
@@ -96,6 +140,8 @@ def check_recipes(files: list[Path] | None = None) -> tuple[list[Finding], int]:
     except InvalidInput as exc:
         return [Finding(ERROR, "CATALOG", exc.file or "", exc.path or "", exc.message)], 0
     refs = reference_ids(paths.shared_dir() / "amd" / "reference-configs.yaml")
+    upstream_dir = paths.shared_dir() / "upstream-configs"
+    upstream_dir = upstream_dir if upstream_dir.is_dir() else None  # not shipped in the runtime image
     for path in files if files is not None else recipe_files():
         try:
             profiles = load_recipe(Path(path))
@@ -106,5 +152,6 @@ def check_recipes(files: list[Path] | None = None) -> tuple[list[Finding], int]:
             findings.append(Finding(ERROR, "RECIPE", exc.file or str(path), exc.path or "", exc.message))
             continue
         count += len(profiles)
-        findings.extend(lint_profiles(profiles, refs))
+        findings.extend(lint_profiles(profiles, refs, upstream_dir))
+        findings.extend(lint_features(Path(path), profiles[0].model if profiles else ""))
     return findings, count

@@ -65,15 +65,16 @@ class SeedImport:
 class _Report:
     """Findings for one seed document, all pointing into the same file."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, code: str = "SEED"):
         self.source = source
+        self.code = code
         self.items: list[Finding] = []
 
     def error(self, path: str, message: str) -> None:
-        self.items.append(Finding(ERROR, "SEED", self.source, path, message))
+        self.items.append(Finding(ERROR, self.code, self.source, path, message))
 
     def warn(self, path: str, message: str) -> None:
-        self.items.append(Finding(WARNING, "SEED", self.source, path, message))
+        self.items.append(Finding(WARNING, self.code, self.source, path, message))
 
     @property
     def failed(self) -> bool:
