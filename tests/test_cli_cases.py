@@ -15,6 +15,13 @@ import yaml
 CASES = Path(__file__).parent / "cases"
 
 
+@pytest.fixture(autouse=True)
+def _no_hub(tmp_path, monkeypatch):
+    """A model id outside the catalog would be fetched from the Hub: the cases run offline, with no metadata cache."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
 def _cases(kind: str) -> list[Path]:
     return sorted(p for p in (CASES / kind).iterdir() if (p / "args").exists())
 

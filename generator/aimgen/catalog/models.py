@@ -75,44 +75,50 @@ def get_model(name: str) -> CatalogModel:
     if model is None:
         known = ", ".join(sorted(load_models()))
         raise InvalidInput(
-            f"unknown model {name!r}: not in the catalog; pass --model-config CONFIG_JSON to plan it from its "
-            f"config.json, or use one of: {known}",
+            f"unknown model {name!r}: not in the catalog; give its Hub id (config.json is fetched from the Hub or "
+            f"HF_ENDPOINT) or pass --model-config CONFIG_JSON, or use one of: {known}",
             path="MODEL",
         )
     return model
 
 
+# A config.json is a few KiB; anything far larger is not one (and is not parsed into memory).
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def model_from_config(model_id: str, config_path: Path) -> CatalogModel:
     """A model known only by its config.json (fine-tunes, new releases)."""
-    text = read_text(config_path, "model config")
+    return model_from_config_text(model_id, read_text(config_path, "model config"), str(config_path))
+
+
+def model_from_config_text(model_id: str, text: str, source: str, *, revision: str | None = None,
+                          published: dict[str, Any] | None = None) -> CatalogModel:
+    """The model a config.json describes. `text` may come from a remote: every field the planner reads is checked
+    here (by the planner's own reader), so a hostile file gives one line naming `source` and the field."""
+    from aimgen.planning.arch import arch_from_config  # the planner imports this module
+
+    if len(text) > MAX_CONFIG_BYTES:
+        raise InvalidInput(f"{len(text)} characters is not a config.json (at most {MAX_CONFIG_BYTES})", file=source)
     try:
         config = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=str(config_path)) from None
+        raise InvalidInput(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=source) from None
+    except RecursionError:
+        raise InvalidInput("not valid JSON: nested too deeply", file=source) from None
     if not isinstance(config, dict):
-        raise InvalidInput("expected a JSON object (a Hugging Face config.json)", file=str(config_path))
+        raise InvalidInput("expected a JSON object (a Hugging Face config.json)", file=source)
+    try:
+        arch = arch_from_config(config)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, file=source, path=exc.path) from None
     # Multimodal configs nest the language model's shape under text_config.
-    if "text_config" in config and "num_hidden_layers" not in config:
-        config = {**config, **config["text_config"]}
-    missing = [k for k in ("num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size") if k not in config]
-    if missing:
-        raise InvalidInput(
-            f"missing {', '.join(missing)}: a decoder config.json must give the layer count, hidden size, "
-            f"attention heads and vocabulary size",
-            file=str(config_path),
-        )
-    for key in ("num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size"):
-        if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] <= 0:
-            raise InvalidInput(f"{key} must be a positive integer, got {config[key]!r}", file=str(config_path))
-    precision = "bf16" if str(config.get("torch_dtype", config.get("dtype", "bfloat16"))) != "float16" else "fp16"
-    quant = config.get("quantization_config") or {}
-    method = str(quant.get("quant_method", "")).lower()
-    if method in ("fp8", "compressed-tensors") and "fp8" in json.dumps(quant).lower():
-        precision = "fp8"
-    elif method == "mxfp4":
-        precision = "mxfp4"
-    elif method in ("awq", "gptq"):
-        precision = "int4" if int(quant.get("bits", 4)) == 4 else "int8"
+    text_config = config.get("text_config")
+    if isinstance(text_config, dict) and "num_hidden_layers" not in config:
+        config = {**config, **text_config}
+    precision = "fp16" if arch.dtype == "fp16" else "bf16"
+    if arch.quantization is not None:
+        precision = arch.quantization.precision
     return CatalogModel(
-        id=model_id, config=config, native_precision=precision, published={}, in_catalog=False
+        id=model_id, config=config, revision=revision, native_precision=precision, published=dict(published or {}),
+        in_catalog=False
     )

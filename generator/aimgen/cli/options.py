@@ -10,7 +10,7 @@ from typing_extensions import Annotated
 
 from aimgen.errors import UsageError
 
-Models = Annotated[List[str], typer.Argument(help="Model id(s): catalog ids (see `aimgen list models`) or any id with --model-config.", show_default=False)]
+Models = Annotated[List[str], typer.Argument(help="Model id(s): catalog ids (see `aimgen list models`), any Hub id org/name (config.json fetched from the Hub or HF_ENDPOINT, cached for offline runs), or any id with --model-config.", show_default=False)]
 Gpu = Annotated[Optional[str], typer.Option("--gpu", help="GPU type, e.g. mi300x (see `aimgen list gpus`). Required unless --node-pool names it.")]
 Gpus = Annotated[Optional[int], typer.Option("--gpus", help="GPUs per replica (1, 2, 4, 8…); default: the recipe's choice or the planner's minimum.")]
 Precision = Annotated[Optional[str], typer.Option("--precision", help="bf16 | fp16 | fp8 | int8 | int4 | mxfp4; default: the model's native precision where the GPU runs it.")]
@@ -53,7 +53,7 @@ def resolve_pool(gpu: str | None, node_pool: Path | None):
 def build_requests(models: list[str], gpu: str | None, gpus: int | None, precision: str | None, backend: str,
                    metric: str, node_pool: Path | None, model_config: Path | None,
                    max_model_len: int | None, features: list[str] | None = None):
-    from aimgen.catalog.models import get_model, model_from_config
+    from aimgen.catalog.models import find_model, get_model, model_from_config
     from aimgen.select import Request
 
     from aimgen.recipes.features import FEATURES
@@ -68,6 +68,10 @@ def build_requests(models: list[str], gpu: str | None, gpus: int | None, precisi
     for model_id in models:
         if model_config is not None:
             model = model_from_config(model_id, model_config)
+        elif find_model(model_id) is None and "/" in model_id:
+            from aimgen.catalog.hub import hub_model
+
+            model = hub_model(model_id)
         else:
             model = get_model(model_id)
         requests.append(Request(model=model, pool=pool, gpus=gpus, precision=precision, backend=backend,

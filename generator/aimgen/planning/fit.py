@@ -17,13 +17,12 @@ from aimgen.constants import GIB
 from aimgen.errors import AimgenError, UsageError
 from aimgen.planning.arch import ModelArch, arch_from_config
 from aimgen.planning.memory import (
-    checkpoint_bytes,
     kv_bytes_for_tokens,
     kv_bytes_per_token,
     weight_bytes,
     weight_bytes_per_gpu,
 )
-from aimgen.planning.weights import ServedWeights, resolve_weights
+from aimgen.planning.weights import ServedWeights, disk_bytes, resolve_weights
 
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.90
 # A planned context: enough for long chat and RAG prompts without sizing every replica for the model's maximum;
@@ -241,7 +240,7 @@ def fit_check(model: CatalogModel, gpu: Gpu, precision: str, tp: int, pp: int = 
         kv_dtype = kv_cache_dtype
     base.update(checkpoint=served.checkpoint, weight_format=served.format.label, kv_cache_dtype=kv_dtype,
                 weights_bytes=weight_bytes(arch, served.format),
-                checkpoint_bytes=checkpoint_bytes(arch, served.disk_format))
+                checkpoint_bytes=disk_bytes(model, arch, served))
     blockers = tp_blockers(arch, tp, served)
     if pp > arch.num_layers:
         blockers.append(f"PP{pp} exceeds the {arch.num_layers} layers")

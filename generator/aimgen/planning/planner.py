@@ -33,7 +33,7 @@ from aimgen.planning.fit import (
 )
 from aimgen.planning.formats import kv_bytes_per_element
 from aimgen.planning.recipe_only import refuse_planning
-from aimgen.planning.memory import active_param_count, checkpoint_bytes, kv_bytes_per_token, param_count, weight_bytes
+from aimgen.planning.memory import active_param_count, kv_bytes_per_token, param_count, weight_bytes
 from aimgen.planning.search import (
     BATCHED_TOKENS,
     MAX_NUM_SEQS_CAP,
@@ -43,7 +43,7 @@ from aimgen.planning.search import (
     search,
     smaller_replica,
 )
-from aimgen.planning.weights import ServedWeights, native_precision, resolve_weights
+from aimgen.planning.weights import ServedWeights, disk_bytes, native_precision, resolve_weights
 
 __all__ = ["Plan", "plan", "fit_check", "Fit"]
 
@@ -252,7 +252,7 @@ def plan(model: CatalogModel, pool: NodePool, *, precision: str | None = None, m
         kv_cache_dtype=kv_dtype,
         gpu_memory_utilization=gmu,
         weights_bytes=weights,
-        checkpoint_bytes=checkpoint_bytes(arch, served.disk_format),
+        checkpoint_bytes=disk_bytes(model, arch, served),
         weights_bytes_per_gpu=final.weights_per_gpu,
         overhead_bytes_per_gpu=final.overhead,
         kv_cache_bytes_per_gpu=max(0, final.kv_available),

@@ -133,3 +133,14 @@ def resolve_weights(model: CatalogModel, arch: ModelArch, precision: str, gpu: G
         notes.append(f"{gpu.product} has no native MXFP4: the MoE weights stay MXFP4 in memory and Triton kernels "
                      "unpack them per GEMM (slower than gfx950, same memory)")
     return ServedWeights(**{**served.__dict__, "notes": served.notes + tuple(notes)})
+
+
+def disk_bytes(model: CatalogModel, arch: ModelArch, served: ServedWeights) -> int:
+    """The checkpoint's size on disk: exact where the Hub listed the files of the checkpoint served (models fetched
+    by id, catalog/hub.py), else computed from the architecture."""
+    from aimgen.planning.memory import checkpoint_bytes
+
+    listed = model.published.get("checkpoint_bytes")
+    if listed and served.checkpoint == model.id:
+        return int(listed)
+    return checkpoint_bytes(arch, served.disk_format)
