@@ -9,6 +9,7 @@ import pytest
 from aimgen.findings import has_errors
 from aimgen.render import kserve, monitoring
 from aimgen.render.manifests import render_all
+from aimgen.sizing import startup_grace_minutes
 from aimgen.spec import Probes
 from aimgen.validate.documents import validate_documents
 from monitoring_fixtures import RUNTIME, make_spec, serving
@@ -90,10 +91,10 @@ def test_startup_grace_covers_download_and_probe_allowance():
     small = serving(weights_bytes=16 * 2**30, probes=Probes(startup_failure_threshold=66))
     big = serving("big", weights_bytes=800 * 2**30, probes=Probes(startup_failure_threshold=380))
     # 16 GiB at 200 MiB/s = 82 s, plus 660 s of startup probe: 13 min, plus the 10 min margin, up to 25
-    assert monitoring.startup_grace_minutes([small]) == 25
+    assert startup_grace_minutes([small]) == 25
     # 800 GiB at 200 MiB/s = 68 min, plus 63 min of startup probe and the margin
-    assert monitoring.startup_grace_minutes([small, big]) == 145
-    assert monitoring.startup_grace_minutes([]) == 15
+    assert startup_grace_minutes([small, big]) == 145
+    assert startup_grace_minutes([]) == 15
 
 
 @pytest.mark.parametrize("options", [{}, {"scrape": "annotations"}, {"selector_labels": (("release", "prom"),)}])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aimgen.launch.argv import build_argv, flag_words
+from aimgen.runtimes.argv import build_argv, flag_words
 from aimgen.runtimes.registry import get_runtime
 from aimgen.runtimes.snapshot import load_snapshot
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -11,7 +10,6 @@ from aimgen.constants import (
     API_ISVC,
     API_LLMISVC,
     CACHE_MOUNT_PATH,
-    GIB,
     LLMISVC_DECODE_ENGINE_PORT,
     LLMISVC_MODEL_PATH,
     LLMISVC_PORT,
@@ -19,9 +17,8 @@ from aimgen.constants import (
 )
 from aimgen.errors import InvalidInput, NoFeasiblePlan, UsageError
 from aimgen.names import dns_label, model_name
-from aimgen.render.monitoring import startup_grace_minutes
-from aimgen.render.values import cache_gib
 from aimgen.select import Request, Selection, select
+from aimgen.sizing import cache_gib, shm_size, startup_failure_threshold, startup_grace_minutes
 from aimgen.spec import (
     AutoscalingSpec,
     CacheSpec,
@@ -36,11 +33,6 @@ from aimgen.spec import (
     ServingSpec,
 )
 
-# Startup allowance: kernel JIT/graph capture take minutes on a cold node; weights load at ≥ 256 MiB/s from a PVC.
-STARTUP_BASE_SECONDS = 600
-STARTUP_SECONDS_PER_GIB = 4
-SHM_GIB_PER_GPU = 8
-SHM_MAX_GIB = 64
 AIMGEN_IMAGE = "ghcr.io/aim-engine/aimgen:0.1.0"
 # KServe's ingress config default kserveIngressGateway "kserve/kserve-ingress-gateway" (config/configmap/
 # inferenceservice.yaml @v0.20.0): where an LLMInferenceService router's `gateway: {}` attaches.
@@ -82,15 +74,6 @@ class Decision:
     features: tuple[str, ...] = ()  # what each requested recipe feature set
 
 
-def startup_failure_threshold(weights_bytes: int, period_seconds: int) -> int:
-    seconds = STARTUP_BASE_SECONDS + STARTUP_SECONDS_PER_GIB * weights_bytes / GIB
-    return max(30, math.ceil(seconds / period_seconds))
-
-
-def shm_size(gpus: int) -> str:
-    return f"{min(SHM_MAX_GIB, SHM_GIB_PER_GPU * gpus)}Gi"
-
-
 ROLES = ("served_model_name", "port", "tensor_parallel_size", "pipeline_parallel_size", "revision", "tokenizer_revision")
 
 
@@ -116,7 +99,7 @@ def engine_args(runtime, checkpoint: str, flags: dict[str, Any], port: int | Non
     """The serving container's argv after the runtime command, spelled as the engine's own parser wants.
     `port` is where the engine listens when the API fixes it (KServe's LLMInferenceService: 8000). The kubelet
     probes the pod IP: an engine whose default bind address is loopback (SGLang: 127.0.0.1) gets --host."""
-    from aimgen.launch.argv import build_argv
+    from aimgen.runtimes.argv import build_argv
     from aimgen.runtimes.cmdline import host_to_pass
     from aimgen.runtimes.flags import snapshot_for
 
@@ -366,7 +349,7 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         enabled=options.cache_enabled,
         claim_name=options.existing_claim or dns_label(f"{release}-cache"),
         existing_claim=options.existing_claim,
-        size=options.cache_size or f"{sum(cache_gib(s) for s in services)}Gi",
+        size=options.cache_size or f"{sum(cache_gib(s.cache_bytes) for s in services)}Gi",
         storage_class=pool.storage_class,
         access_mode=pool.cache_access_mode,
         mount_path=CACHE_MOUNT_PATH,

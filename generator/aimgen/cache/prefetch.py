@@ -102,14 +102,10 @@ def read_token(token_file: Path | None) -> str | None:
 
 
 def prefetch(opts: PrefetchOptions) -> PrefetchResult:
+    """From the Hub (aimgen.cache.fetch picks the source)."""
     opts.validate()
     layout = CacheLayout(Path(opts.cache_dir))
     started = time.monotonic()
-    if opts.source == "local":
-        from aimgen.cache.source_local import prefetch_local
-
-        return prefetch_local(opts, layout, started)
-
     commit = opts.revision if is_commit(opts.revision) else (
         read_ref(layout, opts.model_id, opts.revision) if offline() else None)
     hit = warm_hit(layout, opts, commit)

@@ -80,7 +80,8 @@ def prefetch_cmd(
     """Make MODEL complete in the cache (download once, shared safely by concurrent pods); print its snapshot path."""
     from aimgen.cache.fsutil import human_bytes
     from aimgen.cache.layout import default_cache_dir
-    from aimgen.cache.prefetch import PrefetchOptions, prefetch
+    from aimgen.cache.fetch import prefetch
+    from aimgen.cache.prefetch import PrefetchOptions
 
     options = PrefetchOptions(
         model_id=model, cache_dir=cache_dir or default_cache_dir(), revision=revision, source=source,

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from aimgen.errors import InvalidInput, UsageError
 from aimgen.findings import ERROR, WARNING, Finding
-from aimgen.launch.argv import build_argv
+from aimgen.runtimes.argv import build_argv
 from aimgen.launch.detect import Detection
 from aimgen.launch.match import CatalogGpu, match_gpu
 from aimgen.launch.profiles import ProfileResolver

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 
 from aimgen.constants import API_LLMISVC, MONITORING_V1
@@ -16,24 +15,7 @@ from aimgen.names import dns_label
 from aimgen.observability import alerts, dashboard
 from aimgen.observability import template as t
 from aimgen.render import k8s, kserve
-from aimgen.spec import DeploymentSpec, ServingSpec
-
-# A cold node pulls weights at a few hundred MiB/s; the startup probe's allowance covers load and compile.
-DOWNLOAD_BYTES_PER_SECOND = 200 * 2**20
-GRACE_MARGIN_MINUTES = 10
-
-
-def startup_grace_minutes(services: tuple[ServingSpec, ...] | list[ServingSpec]) -> int:
-    """How long a deployment may have no available replica before it is an alert: the slowest model's
-    download plus its startup-probe allowance, plus a margin, rounded up to 5 minutes."""
-    worst = max(
-        (s.weights_bytes / DOWNLOAD_BYTES_PER_SECOND + s.probes.startup_failure_threshold * s.probes.period_seconds
-         for s in services),
-        default=0,
-    )
-    minutes = math.ceil(worst / 60) + GRACE_MARGIN_MINUTES
-    return max(15, 5 * math.ceil(minutes / 5))
-
+from aimgen.spec import DeploymentSpec
 
 # The Deployments KServe makes, by API: RawDeployment InferenceService <isvc>-predictor; LLMInferenceService
 # <name>-kserve and, with prefill/decode, <name>-kserve-prefill (llmisvc workload_single_node.go, mainDeploymentName

@@ -7,10 +7,8 @@ context length) travels inline as `profile:`. Either way the chart renders what 
 
 from __future__ import annotations
 
-import math
-
-from aimgen.constants import GIB
 from aimgen.constants import API_LLMISVC
+from aimgen.sizing import cache_gib
 from aimgen.spec import AutoscalingSpec, DeploymentSpec, DisaggregationSpec, MonitoringSpec, RuntimeSpec, ServingSpec
 
 SELECTION_KEYS = ("model", "gpu", "gpus", "precision", "backend", "metric")
@@ -28,10 +26,6 @@ def runtime_entry(rt: RuntimeSpec) -> dict:
         "healthPath": rt.health_path,
         "metricsPath": rt.metrics_path,
     }
-
-
-def cache_gib(svc: ServingSpec) -> int:
-    return max(1, math.ceil(svc.cache_bytes / GIB))
 
 
 def disaggregation_entry(d: DisaggregationSpec) -> dict:
@@ -80,7 +74,7 @@ def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str =
         "prefetchArgs": list(prefetch_args(svc.checkpoint, svc.revision or "main", mount_path)),
         "shmSize": svc.shm_size,
         "startupFailureThreshold": svc.probes.startup_failure_threshold,
-        "cacheGiB": cache_gib(svc),
+        "cacheGiB": cache_gib(svc.cache_bytes),
         "weightsBytes": svc.weights_bytes,
     }
     if api == API_LLMISVC:

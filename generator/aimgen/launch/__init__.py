@@ -1,0 +1,1 @@
+"""The runtime image's entrypoint: detect GPUs, choose the profile as `aimgen render` does, exec the engine."""
