@@ -107,7 +107,7 @@ def multinode(model: tuple, pool: Path) -> bool:
 
     model_id, gpus, precision, backend, metric, name = model
     p = resolve_pool(None, pool)
-    request = Request(model=get_model(model_id), pool=p, gpus=gpus if gpus <= p.total_gpus else None,
+    request = Request(model=get_model(model_id), pool=p, gpus=gpus if gpus and gpus <= p.total_gpus else None,
                       precision=precision, backend=backend, metric=metric)
     return decide(request, name).serving.nodes > 1
 
