@@ -40,7 +40,8 @@ CHUNK = 24  # deployments per batched release
 
 
 def shape(entry: dict, name: str | None) -> tuple:
-    return (entry["model"], entry["gpus"], entry["precision"], entry["backend"], entry["metric"], name)
+    gpus = entry["parallelism"]["worldSize"]  # what the request asks for; entry["gpus"] is per pod
+    return (entry["model"], gpus, entry["precision"], entry["backend"], entry["metric"], name)
 
 
 def chunks(items: list, size: int = CHUNK) -> list[list]:
@@ -54,12 +55,25 @@ def by_gpu() -> dict[str, list[dict]]:
     return out
 
 
+def multinode_pool(gpu: str, nodes: int) -> Path:
+    """The example node pool of `gpu` with at least `nodes` nodes (a multi-node profile needs one)."""
+    from aimgen.catalog.nodepool import load_node_pool
+
+    pools = [p for p in NODE_POOLS if (pool := load_node_pool(p)).gpu.name == gpu and pool.nodes >= nodes]
+    assert pools, f"a {nodes}-node profile of {gpu} needs a node pool under recipes/node-pools/ with {nodes} nodes"
+    return pools[0]
+
+
 def table_cases() -> list[Case]:
     cases = []
     for gpu, entries in sorted(by_gpu().items()):
-        for n, part in enumerate(chunks(entries)):
+        single = [e for e in entries if e["nodes"] == 1]
+        for n, part in enumerate(chunks(single)):
             models = tuple(shape(e, f"p{i:02d}") for i, e in enumerate(part))
             cases.append(Case(f"table-{gpu}-{n}", models, gpu=gpu, release=f"table-{gpu}", namespace="llm"))
+        for i, e in enumerate(e for e in entries if e["nodes"] > 1):
+            cases.append(Case(f"table-{gpu}-multinode-{i}", (shape(e, "group"),), release=f"table-{gpu}",
+                              node_pool=multinode_pool(gpu, e["nodes"]), namespace="llm"))
     return cases
 
 
@@ -85,6 +99,19 @@ def feasible(models: list[tuple], pool: Path) -> list[tuple]:
     return out
 
 
+def multinode(model: tuple, pool: Path) -> bool:
+    from aimgen.catalog.models import get_model
+    from aimgen.cli.options import resolve_pool
+    from aimgen.compose import decide
+    from aimgen.select import Request
+
+    model_id, gpus, precision, backend, metric, name = model
+    p = resolve_pool(None, pool)
+    request = Request(model=get_model(model_id), pool=p, gpus=gpus if gpus and gpus <= p.total_gpus else None,
+                      precision=precision, backend=backend, metric=metric)
+    return decide(request, name).serving.nodes > 1
+
+
 # Render options per node pool, one set per batched release, so every option meets every pool shape.
 POOL_OPTIONS = [
     {"options": (("prefetch_job", True), ("hf_token_secret", "hf-token:token"), ("cluster_runtime", True))},
@@ -108,6 +135,8 @@ def pool_cases() -> list[Case]:
         assert len(models) >= len(by_gpu()[gpu]) // 2, f"{pool.name}: most profiles of {gpu} must be servable"
         for n, part in enumerate(chunks(models)):
             extra = POOL_OPTIONS[n % len(POOL_OPTIONS)]
+            if ("cache_enabled", False) in extra.get("options", ()):
+                part = [m for m in part if not multinode(m, pool)]  # a group needs the shared cache claim
             cases.append(Case(f"pool-{pool.stem}-{n}", tuple(part), node_pool=pool, release=f"pool-{n}",
                               namespace="inference", **extra))
     return cases

@@ -108,8 +108,9 @@ def test_multi_node_deployment_refuses_autoscaling(tmp_path):
 
     from aimgen.chart_table import load_table
 
-    entry = dict(next(iter(load_table()["profiles"].values())), nodes=2)
-    keys = {k: entry[k] for k in ("model", "gpu", "gpus", "precision", "backend", "metric")}
+    entry = next(e for e in load_table()["profiles"].values() if e["nodes"] == 2)
+    keys = {**{k: entry[k] for k in ("model", "gpu", "precision", "backend", "metric")},
+            "gpus": entry["parallelism"]["worldSize"]}
     values = tmp_path / "values.yaml"
     values.write_text(yaml.safe_dump({"deployments": [{"name": "big", **keys, "profile": entry}],
                                       "autoscaling": {"enabled": True, "maxReplicas": 2}}))

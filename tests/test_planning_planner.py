@@ -22,7 +22,7 @@ PLAN_KEYS = {
     "kv_cache_dtype", "gpu_memory_utilization", "weights_bytes", "checkpoint_bytes", "weights_bytes_per_gpu",
     "overhead_bytes_per_gpu", "kv_cache_bytes_per_gpu", "kv_cache_bytes_per_token", "kv_cache_bytes_per_token_per_gpu",
     "kv_cache_tokens", "params", "params_active", "weight_format", "engine_args", "engine_env", "reasons",
-    "replica_alternative",
+    "replica_alternative", "parallelism",
 }
 
 

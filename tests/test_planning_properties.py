@@ -90,8 +90,12 @@ def test_valid_configs_plan_or_fail_cleanly(cfg, pool, metric, precision, gpus, 
         assert exc.message and "\n" not in exc.line()
         return
     arch = arch_from_config(cfg)
-    assert p.gpus == p.tensor_parallel_size * p.pipeline_parallel_size <= pool.total_gpus
-    assert p.tensor_parallel_size <= pool.gpus_per_node and p.nodes == p.pipeline_parallel_size <= pool.nodes
+    shape = p.shape
+    # The world size is what the pod group gets: nodes x GPUs per node, every node alike.
+    assert p.gpus == shape.world_size == shape.nodes * shape.gpus_per_node <= pool.total_gpus
+    assert shape.problems() == [] and shape.gpus_per_node <= pool.gpus_per_node and p.nodes == shape.nodes <= pool.nodes
+    assert p.tensor_parallel_size <= pool.gpus_per_node
+    assert shape.data == 1 or (arch.is_moe and backend == "vllm")
     assert arch.num_heads % p.tensor_parallel_size == 0
     assert 1 <= p.max_model_len <= arch.max_position_embeddings
     assert p.kv_cache_tokens >= p.max_model_len

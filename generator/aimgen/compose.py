@@ -16,7 +16,10 @@ from aimgen.constants import (
     ROUTER_SCHEDULER,
 )
 from aimgen.errors import InvalidInput, NoFeasiblePlan, UsageError
+from aimgen.multinode import check_group, check_shape, rendezvous_flags
 from aimgen.names import dns_label, model_name
+from aimgen.planning.engine import multinode_env
+from aimgen.parallel import from_flags
 from aimgen.select import Request, Selection, select
 from aimgen.sizing import cache_gib, shm_size, startup_failure_threshold, startup_grace_minutes
 from aimgen.spec import (
@@ -123,10 +126,12 @@ def _check_engine(runtime, args: dict, env: dict, profile, where: tuple[str, str
         raise InvalidInput(f"{first.path}: {first.message}{more}", file=first.file)
 
 
-def _runtime_spec(runtime, gfx: str, port: int | None = None) -> RuntimeSpec:
+def _runtime_spec(runtime, gfx: str, port: int | None = None, multinode: bool = False) -> RuntimeSpec:
     image = runtime.image_for(gfx)
+    # A multi-node runtime is its own object: its workerSpec must not change the runtime single-node models use.
+    suffix = "-multinode" if multinode else ""
     return RuntimeSpec(
-        name=dns_label(f"aim-{runtime.name}-{gfx}"),
+        name=dns_label(f"aim-{runtime.name}-{gfx}{suffix}"),
         plugin=runtime.name,
         engine=runtime.engine,
         engine_version=runtime.engine_version,
@@ -135,6 +140,7 @@ def _runtime_spec(runtime, gfx: str, port: int | None = None) -> RuntimeSpec:
         port=port or runtime.port,
         health_path=runtime.health_path,
         metrics_path=runtime.metrics_path,
+        multinode=multinode,
     )
 
 
@@ -157,19 +163,19 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     if profile is None:
         the_plan = plan(model, req.pool, precision=selection.precision, metric=selection.metric,
                         backend=selection.backend, gpus=req.gpus, max_model_len=req.max_model_len)
-        tp, pp, nodes = the_plan.tensor_parallel_size, the_plan.pipeline_parallel_size, the_plan.nodes
+        shape = the_plan.shape
         args = dict(the_plan.args)
         env = dict(the_plan.env)
         checkpoint = model.checkpoints.get(selection.precision, model.id)
         revision = model.revision
-        profile_id = f"planned-{model_name(model.id)}-{gpu.name}-x{tp * pp}-{selection.precision}-{selection.metric}"
+        profile_id = (f"planned-{model_name(model.id)}-{gpu.name}-x{shape.world_size}-{selection.precision}-"
+                      f"{selection.metric}")
         source_title = "planned from the model architecture (no recipe profile)"
     else:
         # before any arithmetic: a removed or mistyped flag gets the snapshot's hint, not a sizing error
         _check_engine(runtime, profile.args, profile.env, profile)
-        nodes = profile.nodes
-        pp = profile.nodes
-        tp = profile.gpus // profile.nodes
+        shape = from_flags(profile.gpus, profile.nodes, profile.args)
+        tp, pp = shape.tensor, shape.pipeline
         args = dict(profile.args)
         if req.max_model_len:
             args["max-model-len"] = req.max_model_len
@@ -186,6 +192,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
             max_num_seqs=args.get("max-num-seqs") or args.get("max-running-requests"),
             gpu_memory_utilization=args.get("gpu-memory-utilization") or args.get("mem-fraction-static"),
             kv_cache_dtype=args.get("kv-cache-dtype") if args.get("kv-cache-dtype") not in (None, "auto") else None,
+            dp=shape.data,
         )
         if not the_plan.fits:
             raise NoFeasiblePlan(f"profile {profile.id} does not fit: {the_plan.reason}", file=profile.location)
@@ -193,11 +200,21 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     if profile is None or feature_lines:
         # what the engine will be given, features included, against the pinned engine's own parser snapshot
         _check_engine(runtime, args, env, profile)
-    runtime_spec = _runtime_spec(runtime, gpu.gfx, port)
-    env = {**runtime.env, **env}
+    if profile:
+        check_shape(shape, selection.backend, f"profile {profile.id}", file=profile.location)
+    else:
+        check_shape(shape, selection.backend, f"planned {model.id}")
+    nodes = shape.nodes
+    runtime_spec = _runtime_spec(runtime, gpu.gfx, port, multinode=nodes > 1)
+    env = {**runtime.env, **multinode_env(nodes), **env}
     # A local folder has no revisions: the pinned commit is what KServe's storage initializer downloaded.
-    flags = engine_flags(runtime, served_name=model.id, revision=None if model_path else revision, tp=tp, pp=pp,
-                         args=args)
+    flags = engine_flags(runtime, served_name=model.id, revision=None if model_path else revision, tp=shape.tensor,
+                         pp=shape.pipeline, args=args)
+    worker_argv: tuple[str, ...] = ()
+    if nodes > 1:
+        worker_argv = engine_args(runtime, model_path or checkpoint, {**flags, **rendezvous_flags(shape, "worker")},
+                                  port)
+        flags = {**flags, **rendezvous_flags(shape, "head")}
     argv = engine_args(runtime, model_path or checkpoint, flags, port)
     weights = int(the_plan.weights_bytes)
     # The cache holds the checkpoint as published (bf16 files that vLLM quantizes at load, DeepSeek's MTP layer);
@@ -207,7 +224,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         path=runtime.health_path,
         startup_failure_threshold=startup_failure_threshold(on_disk, Probes.period_seconds),
     )
-    gpus_per_pod = tp * pp // nodes
+    gpus_per_pod = shape.gpus_per_node
     serving = ServingSpec(
         name=name,
         model=model.id,
@@ -222,8 +239,8 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         backend=selection.backend,
         metric=selection.metric,
         nodes=nodes,
-        tensor_parallel_size=tp,
-        pipeline_parallel_size=pp,
+        tensor_parallel_size=shape.tensor,
+        pipeline_parallel_size=shape.pipeline,
         runtime=runtime_spec.name,
         args=argv,
         env=tuple(sorted(env.items())),
@@ -231,6 +248,8 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         weights_bytes=weights,
         cache_bytes=cache_size_bytes(on_disk),
         probes=probes,
+        parallelism=shape,
+        worker_args=worker_argv,
     )
     return Decision(selection, the_plan, serving, runtime_spec, engine_flags=flags, features=feature_lines)
 
@@ -288,21 +307,6 @@ def _check_llmisvc(options: Options) -> None:
         raise UsageError("--disaggregate needs --api llmisvc (KServe's LLMInferenceService `prefill` section)")
 
 
-def single_pod(decision: Decision) -> Decision:
-    """Refuse a plan that spans nodes: the renderers build one pod per replica, and a pod that gets the GPUs of
-    one node while the engine starts TP x PP ranks would never become Ready (issue 11)."""
-    s = decision.serving
-    if s.nodes <= 1:
-        return decision
-    ranks = s.tensor_parallel_size * s.pipeline_parallel_size
-    raise NoFeasiblePlan(
-        f"{s.model} needs TP{s.tensor_parallel_size} x PP{s.pipeline_parallel_size} = {ranks} GPUs across "
-        f"{s.nodes} nodes, and aimgen renders one pod per replica (no KServe multi-node workerSpec yet); would work: "
-        f"nodes with at least {ranks} {s.gpu} GPUs each (gpusPerNode in --node-pool), or a --precision or "
-        f"--max-model-len with which the model fits one node"
-    )
-
-
 def _token_secret(value: str | None) -> tuple[str, str] | None:
     if not value:
         return None
@@ -337,7 +341,9 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
             raise NoFeasiblePlan(
                 f"{d.serving.profile_id} spans {d.serving.nodes} nodes; multi-node LLMInferenceService (a "
                 f"LeaderWorkerSet `worker`) is not rendered yet: use --api isvc, or fewer GPUs (--gpus) on one node")
-        d = single_pod(d)
+        if not llmisvc:
+            check_group(d.serving.shape, cache_enabled=options.cache_enabled, access_mode=pool.cache_access_mode,
+                        autoscale=options.autoscale, where=name)
         if options.disaggregate:
             d = replace(d, serving=replace(d.serving, disaggregation=disaggregation(d, model_path)))
         decisions.append(d)

@@ -43,6 +43,10 @@ LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_VERSION = "app.kubernetes.io/version"
 ANN_PROFILE = "aim-engine.amd.com/profile"
 ANN_MODEL = "aim-engine.amd.com/model"
+# On the worker pods of a multi-node group (from the ServingRuntime's workerSpec.labels): they serve no HTTP, so
+# scraping and probes leave them out.
+LABEL_ROLE = "aim-engine.amd.com/role"
+ROLE_WORKER = "worker"
 PART_OF = "aim-engine"
 
 GIB = 1024**3  # bytes in a GiB: weights, caches, VRAM and Kubernetes "Gi" quantities

@@ -45,8 +45,9 @@ def explain_dict(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER)
         "model": svc.model,
         "checkpoint": svc.checkpoint,
         "gpu": svc.gpu,
-        "gpus": svc.tensor_parallel_size * svc.pipeline_parallel_size,
+        "gpus": svc.shape.world_size,
         "gpus_per_pod": svc.gpus,
+        "parallelism": svc.shape.as_dict(),
         "tensor_parallel_size": svc.tensor_parallel_size,
         "pipeline_parallel_size": svc.pipeline_parallel_size,
         "nodes": svc.nodes,
@@ -71,6 +72,27 @@ def explain_dict(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER)
     return out
 
 
+def _split_lines(d: Decision, e: dict) -> list[str]:
+    """Experts per GPU and KV per DP rank for a recipe's DP/EP shape (a planned one says it in its reasons)."""
+    shape = d.serving.shape
+    if d.serving.source != "recipe" or (shape.data == 1 and not shape.expert):
+        return []
+    from aimgen.catalog.models import get_model
+    from aimgen.planning.arch import arch_from_config
+
+    arch = arch_from_config(get_model(d.serving.model).config)
+    out = []
+    if arch.moe:
+        per_gpu = -(-arch.moe.num_experts // shape.expert_shards)
+        out.append(f"experts: {arch.moe.num_experts} routed experts per MoE layer over "
+                   f"{'EP' if shape.expert else 'TP x DP '}{shape.expert_shards} = {per_gpu} per GPU")
+    tokens = e.get("kv_cache_tokens") or 0
+    if shape.data > 1 and tokens:
+        out.append(f"KV per DP rank (TP{shape.tensor}): {tokens:,} tokens; {shape.data} ranks hold "
+                   f"{tokens * shape.data:,} in all")
+    return out
+
+
 def explain_text(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER) -> str:
     e = explain_dict(d, api, router)
     lines = [f"{e['model']} on {e['gpus']} x {d.selection.request.pool.gpu.product} "
@@ -83,10 +105,15 @@ def explain_text(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER)
         lines.append(f"  fallback: {f}")
     for f in e["features"]:
         lines.append(f"  {f}")
+    shape = d.serving.shape
     if "weights_bytes" in e:
+        per_gpu = e.get("weights_bytes_per_gpu") or e["weights_bytes"] / e["gpus"]
         lines.append(f"  weights {e['weights_bytes'] / GIB:.1f} GiB in {e['precision']}, "
-                     f"{e['weights_bytes'] / GIB / e['gpus']:.1f} GiB per GPU at TP={e['tensor_parallel_size']}"
-                     + (f" x PP={e['pipeline_parallel_size']}" if e["pipeline_parallel_size"] > 1 else ""))
+                     f"{per_gpu / GIB:.1f} GiB on the most loaded GPU at {shape.label}")
+    if shape.nodes > 1:
+        lines.append(f"  {shape.nodes} pods of {shape.gpus_per_node} GPUs (a head and {shape.nodes - 1} worker): "
+                     f"{shape.nodes} x {shape.gpus_per_node} = {shape.world_size} = the engine's world size")
+    lines += [f"  {line}" for line in _split_lines(d, e)]
     if e.get("kv_cache_bytes_per_token"):
         lines.append(f"  KV cache {e['kv_cache_bytes_per_token'] / 1024:.0f} KiB per token; "
                      f"{e.get('kv_cache_tokens', 0):,} tokens fit after weights and overhead")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from aimgen.parallel import Parallelism
+
 
 @dataclass(frozen=True)
 class Probes:
@@ -33,6 +35,7 @@ class RuntimeSpec:
     port: int
     health_path: str
     metrics_path: str
+    multinode: bool = False  # carries KServe's workerSpec (worker-container) and the mp executor annotation
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,17 @@ class ServingSpec:
     min_replicas: int = 1
     max_replicas: int = 1
     disaggregation: DisaggregationSpec | None = None  # llmisvc only: prefill/decode split
+    parallelism: Parallelism | None = None  # the whole split; None: TP x PP over `nodes` as the fields say
+    worker_args: tuple[str, ...] = ()  # nodes > 1: the worker pods' argv (args holds the head's)
+
+    @property
+    def shape(self) -> Parallelism:
+        return self.parallelism or Parallelism(self.tensor_parallel_size, self.pipeline_parallel_size,
+                                               nodes=self.nodes)
+
+    @property
+    def multinode(self) -> bool:
+        return self.nodes > 1
 
 
 @dataclass(frozen=True)

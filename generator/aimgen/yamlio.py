@@ -68,7 +68,10 @@ def line_of(lines: dict[Path_, int], path: Path_) -> int | None:
 
 # libyaml's emitter when present (several times faster); the pure-Python one gives the same text otherwise.
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
-    pass
+    # Manifests are read by people and by kubectl: a dict built once and placed twice is written out twice,
+    # never as an &anchor / *alias pair.
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.Node:

@@ -15,7 +15,7 @@ Argument: dict "ctx" $ "name" ISVC_NAME "profile" ENTRY.
 {{- fail (printf "autoscaling.minReplicas (%d) is above autoscaling.maxReplicas (%d): raise maxReplicas or lower minReplicas" (int $a.minReplicas) (int $a.maxReplicas)) -}}
 {{- end -}}
 {{- if gt (int .profile.nodes) 1 -}}
-{{- fail (printf "autoscaling.enabled: %s spans %d nodes (pipeline parallel) and KServe scales no multi-node predictor; set autoscaling.enabled=false or serve it on one node" .name (int .profile.nodes)) -}}
+{{- fail (printf "autoscaling.enabled: %s spans %d nodes (a KServe multi-node group) and KServe v0.20 scales no multi-node predictor (it would scale the head alone); set autoscaling.enabled=false or serve it on one node" .name (int .profile.nodes)) -}}
 {{- end -}}
 {{- /* (queued requests, KV-cache usage) gauges per engine: render/autoscaling.py SCALING_METRICS. */ -}}
 {{- $names := get (dict "vllm" (list "vllm:num_requests_waiting" "vllm:kv_cache_usage_perc") "sglang" (list "sglang:num_queue_reqs" "sglang:token_usage")) .profile.runtime.engine -}}

@@ -97,7 +97,7 @@ Templates call it once each: it parses the table.
 {{- $found := dict -}}
 {{- range $key := index .table.order (printf "%s|%s" $v.model $v.gpu) | default list -}}
   {{- $p := index $.table.profiles $key -}}
-  {{- if and (not $found) (or (not $v.gpus) (eq (int $v.gpus) (int $p.gpus))) (or (not $v.precision) (eq $v.precision $p.precision)) (or (not $v.backend) (eq $v.backend $p.backend)) (or (not $v.metric) (eq $v.metric $p.metric)) -}}
+  {{- if and (not $found) (or (not $v.gpus) (eq (int $v.gpus) (int $p.parallelism.worldSize))) (or (not $v.precision) (eq $v.precision $p.precision)) (or (not $v.backend) (eq $v.backend $p.backend)) (or (not $v.metric) (eq $v.metric $p.metric)) -}}
     {{- $found = $p -}}
   {{- end -}}
 {{- end -}}
@@ -122,7 +122,7 @@ Templates call it once each: it parses the table.
 {{- $shapes := list -}}
 {{- range $key := index .table.order (printf "%s|%s" .model .gpu) | default list -}}
   {{- $p := index $.table.profiles $key -}}
-  {{- $shapes = append $shapes (printf "gpus=%d precision=%s backend=%s metric=%s" (int $p.gpus) $p.precision $p.backend $p.metric) -}}
+  {{- $shapes = append $shapes (printf "gpus=%d precision=%s backend=%s metric=%s" (int $p.parallelism.worldSize) $p.precision $p.backend $p.metric) -}}
 {{- end -}}
 {{- if $shapes -}}
 available shapes: {{ join "; " $shapes }}

@@ -13,13 +13,15 @@ aimgen.observability.template.fill() fills them: each value JSON-escaped, so bot
 {{- $alerts := .Values.monitoring.alerts -}}
 {{- /* KServe's Deployment names by API (render/monitoring.py DEPLOYMENT_SUFFIX) */ -}}
 {{- $suffix := ternary "-kserve(-prefill)?" "-predictor" (eq .Values.api "llmisvc") -}}
+{{- /* and a multi-node InferenceService's worker Deployment (render/monitoring.py WORKER_SUFFIX) */ -}}
+{{- $workers := ternary "" "(-worker)?" (eq .Values.api "llmisvc") -}}
 {{- $ns := .Release.Namespace -}}
 {{- toJson (dict
   "__AIM_RELEASE__" .Release.Name
   "__AIM_NAMESPACE__" $ns
   "__AIM_DASHBOARD_UID__" (printf "aim-engine-%s" (sha256sum (printf "%s/%s" $ns .Release.Name) | trunc 16))
   "__AIM_SELECTOR__" (printf "namespace=%q, pod=~%q" $ns (printf "(%s)%s-.*" (join "|" $names) $suffix))
-  "__AIM_DEPLOYMENTS__" (printf "(%s)%s" (join "|" $names) $suffix)
+  "__AIM_DEPLOYMENTS__" (printf "(%s)%s%s" (join "|" $names) $suffix $workers)
   "__AIM_TTFT_P95_SECONDS__" (toString $alerts.ttftP95Seconds)
   "__AIM_KV_CACHE_USAGE__" (toString $alerts.kvCacheUsage)
   "__AIM_WAITING_REQUESTS__" (toString $alerts.waitingRequests)

@@ -31,11 +31,20 @@ Argument: $.
   {{- $_ := set $runtimes $rt.name (dict "name" $d.name "runtime" $rt) -}}
   {{- $tp := int $p.tensorParallelSize -}}
   {{- $pp := int $p.pipelineParallelSize -}}
-  {{- if and (eq (int $p.nodes) 1) (ne (mul $tp $pp) (int $p.gpus)) -}}
-    {{- fail (printf "deployments %s: tensorParallelSize %d x pipelineParallelSize %d uses %d GPUs but the profile has gpus %d: make them agree (`aimgen values` writes consistent profiles)" $d.name $tp $pp (mul $tp $pp) (int $p.gpus)) -}}
+  {{- if gt (int $p.nodes) 1 -}}
+    {{- /* aimgen.multinode.check_group: a group's pods on different nodes read one cache claim through pvc://. */ -}}
+    {{- if or (not $.Values.cache.enabled) (ne $.Values.cache.accessMode "ReadWriteMany") -}}
+      {{- fail (printf "deployments %s spans %d nodes: its pods all read the model cache through KServe's pvc:// storage URI, so set cache.enabled=true and cache.accessMode=ReadWriteMany (with an RWX storageClass)" $d.name (int $p.nodes)) -}}
+    {{- end -}}
   {{- end -}}
-  {{- $want := dict "tensorParallelSize" (toString $tp) "pipelineParallelSize" (toString $pp) "runtime.port" (toString (int $rt.port)) -}}
-  {{- $flags := dict "--tensor-parallel-size" "tensorParallelSize" "-tp" "tensorParallelSize" "--tp-size" "tensorParallelSize" "--tp" "tensorParallelSize" "--pipeline-parallel-size" "pipelineParallelSize" "-pp" "pipelineParallelSize" "--pp-size" "pipelineParallelSize" "--pp" "pipelineParallelSize" "--port" "runtime.port" -}}
+  {{- $dp := 1 -}}
+  {{- with $p.parallelism }}{{ $dp = int .data }}{{ end -}}
+  {{- /* The engine's world size is what the pod group gets: gpus per pod x pods (a multi-node group's head and workers). */ -}}
+  {{- if ne (mul $tp $pp $dp) (mul (int $p.gpus) (int $p.nodes)) -}}
+    {{- fail (printf "deployments %s: tensorParallelSize %d x pipelineParallelSize %d x data parallel %d uses %d GPUs but the pod group has gpus %d x nodes %d: make them agree (`aimgen values` writes consistent profiles)" $d.name $tp $pp $dp (mul $tp $pp $dp) (int $p.gpus) (int $p.nodes)) -}}
+  {{- end -}}
+  {{- $want := dict "tensorParallelSize" (toString $tp) "pipelineParallelSize" (toString $pp) "dataParallelSize" (toString $dp) "runtime.port" (toString (int $rt.port)) -}}
+  {{- $flags := dict "--tensor-parallel-size" "tensorParallelSize" "-tp" "tensorParallelSize" "--tp-size" "tensorParallelSize" "--tp" "tensorParallelSize" "--pipeline-parallel-size" "pipelineParallelSize" "-pp" "pipelineParallelSize" "--pp-size" "pipelineParallelSize" "--pp" "pipelineParallelSize" "--data-parallel-size" "dataParallelSize" "-dp" "dataParallelSize" "--port" "runtime.port" -}}
   {{- range $i, $arg := $p.args -}}
     {{- $flag := regexReplaceAll "=.*$" $arg "" -}}
     {{- $field := index $flags $flag -}}

@@ -10,7 +10,7 @@ from aimgen.observability import template as t
 # Representative values: what the placeholders become for a release (types matter, not names).
 SAMPLE = {
     t.RELEASE: "demo", t.NAMESPACE: "llm", t.DASHBOARD_UID: "aim-engine-0000000000000000",
-    t.SELECTOR: 'namespace="llm", pod=~"(demo)-predictor-.*"', t.DEPLOYMENTS: "(demo)-predictor",
+    t.SELECTOR: 'namespace="llm", pod=~"(demo)-predictor-.*"', t.DEPLOYMENTS: "(demo)-predictor(-worker)?",
     t.TTFT_P95_SECONDS: "2", t.KV_CACHE_USAGE: "0.95", t.WAITING_REQUESTS: "32", t.GPU_MEMORY_USAGE: "0.98",
     t.STARTUP_GRACE: "30m",
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aimgen.catalog.gpus import Gpu
+from aimgen.parallel import Parallelism
 from aimgen.planning.weights import ServedWeights
 
 # Environment variables the planner may set. Every VLLM_* name is read by vllm/envs.py in vLLM 0.33.0;
@@ -40,9 +41,21 @@ def rocm_env(gpu: Gpu, backend: str, tp: int, served: ServedWeights) -> tuple[di
     return env, tuple(why)
 
 
+# Across nodes the RCCL and Gloo bootstrap must use the pod network: InferenceX's multi-node AMD env
+# (benchmarks/multi_node/amd_utils/env.sh, summarized in ../shared/upstream-configs/inferencex/env-and-flags.md §3)
+# sets NCCL_SOCKET_IFNAME and GLOO_SOCKET_IFNAME to the default route's interface, which in a pod is eth0
+# (RCCL reads the NCCL_* names). NCCL_IB_HCA names the node's RDMA devices: node-specific, so a recipe or node
+# pool sets it; without RDMA, RCCL falls back to TCP sockets on eth0.
+MULTINODE_ENV = {"NCCL_SOCKET_IFNAME": "eth0", "GLOO_SOCKET_IFNAME": "eth0"}
+
+
+def multinode_env(nodes: int) -> dict[str, str]:
+    return dict(MULTINODE_ENV) if nodes > 1 else {}
+
+
 def engine_args(backend: str, *, tp: int, pp: int, max_model_len: int, max_num_seqs: int,
                 max_num_batched_tokens: int, dtype: str, kv_cache_dtype: str, gpu_memory_utilization: float,
-                served: ServedWeights, trust_remote_code: bool) -> dict[str, object]:
+                served: ServedWeights, trust_remote_code: bool, shape: Parallelism | None = None) -> dict[str, object]:
     """Flag name (no leading dashes) → value, in the backend's own spelling."""
     kv = KV_DTYPE_FLAG[backend].get(kv_cache_dtype, kv_cache_dtype)
     if backend == "sglang":
@@ -69,6 +82,11 @@ def engine_args(backend: str, *, tp: int, pp: int, max_model_len: int, max_num_s
         }
         if pp > 1:
             args["pipeline-parallel-size"] = pp
+        if shape is not None and shape.data > 1:
+            args["data-parallel-size"] = shape.data  # max-num-seqs and the KV cache are per DP rank
+        if shape is not None and shape.expert:
+            args["enable-expert-parallel"] = True
+            args["all2all-backend"] = shape.all2all_backend
     if served.quantization_arg:
         args["quantization"] = served.quantization_arg
     if trust_remote_code:

@@ -123,8 +123,8 @@ def activation_bytes(arch: ModelArch, tp: int, batched_tokens: int, max_num_seqs
     return math.ceil(batched_tokens * per_token + sampler)
 
 
-def overhead_bytes(arch: ModelArch, tp: int, pp: int, batched_tokens: int, max_num_seqs: int) -> int:
-    comm = COMM_BYTES if tp * pp > 1 else 0
+def overhead_bytes(arch: ModelArch, tp: int, pp: int, batched_tokens: int, max_num_seqs: int, dp: int = 1) -> int:
+    comm = COMM_BYTES if tp * pp * dp > 1 else 0
     return RUNTIME_BYTES + GRAPH_BYTES + comm + activation_bytes(arch, tp, batched_tokens, max_num_seqs)
 
 
@@ -141,9 +141,11 @@ class Budget:
 
 
 def budget(arch: ModelArch, served: ServedWeights, gpu: Gpu, tp: int, pp: int, *, max_model_len: int,
-           max_num_seqs: int, batched_tokens: int, gpu_memory_utilization: float, kv_cache_dtype: str) -> Budget:
-    weights = weight_bytes_per_gpu(arch, served.format, tp, pp)
-    overhead = overhead_bytes(arch, tp, pp, batched_tokens, max_num_seqs)
+           max_num_seqs: int, batched_tokens: int, gpu_memory_utilization: float, kv_cache_dtype: str,
+           dp: int = 1) -> Budget:
+    """One GPU of a TP x PP group (of one DP rank: KV, batch and attention are per rank, experts over TP x DP)."""
+    weights = weight_bytes_per_gpu(arch, served.format, tp, pp, dp)
+    overhead = overhead_bytes(arch, tp, pp, batched_tokens, max_num_seqs, dp)
     total = int(gpu_memory_utilization * gpu.vram_bytes)
     return Budget(
         weights_per_gpu=weights,
@@ -208,7 +210,7 @@ def _positive(name: str, value, kind=int) -> None:
 def fit_check(model: CatalogModel, gpu: Gpu, precision: str, tp: int, pp: int = 1,
               max_model_len: int | None = None, max_num_seqs: int | None = None,
               gpu_memory_utilization: float | None = None, *, kv_cache_dtype: str | None = None,
-              max_num_batched_tokens: int | None = None, min_sequences: int = 1) -> Fit:
+              max_num_batched_tokens: int | None = None, min_sequences: int = 1, dp: int = 1) -> Fit:
     """Whether `model` at `precision` fits TP x PP GPUs of type `gpu`, with the arithmetic. Never raises for a
     shape that does not fit (fits=False with the reason); raises InvalidInput for a broken model config."""
     _positive("tensor_parallel_size", tp)
@@ -250,7 +252,7 @@ def fit_check(model: CatalogModel, gpu: Gpu, precision: str, tp: int, pp: int = 
     if blockers:
         return Fit(False, "; ".join(blockers), **base)
     b = budget(arch, served, gpu, tp, pp, max_model_len=length, max_num_seqs=seqs, batched_tokens=batched,
-               gpu_memory_utilization=gmu, kv_cache_dtype=kv_dtype)
+               gpu_memory_utilization=gmu, kv_cache_dtype=kv_dtype, dp=dp)
     tokens = tokens_that_fit(b, length)
     needed = min_sequences * b.kv_per_sequence
     numbers = dict(
@@ -259,7 +261,7 @@ def fit_check(model: CatalogModel, gpu: Gpu, precision: str, tp: int, pp: int = 
         kv_cache_bytes_per_token_per_gpu=b.kv_per_token_per_gpu, kv_cache_tokens=tokens,
         full_length_sequences=round(tokens / length, 2),
     )
-    where = f"TP{tp}" + (f" x PP{pp}" if pp > 1 else "") + f" on {gpu.product}"
+    where = f"TP{tp}" + (f" x PP{pp}" if pp > 1 else "") + (f" x DP{dp}" if dp > 1 else "") + f" on {gpu.product}"
     arithmetic = (f"{gib(b.weights_per_gpu)} weights + {gib(b.overhead)} overhead per GPU of "
                   f"{gmu:.2f} x {gpu.vram_gib} GiB = {gib(b.budget)}")
     if b.kv_available <= 0:

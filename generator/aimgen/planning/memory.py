@@ -144,18 +144,24 @@ def layer_bytes(arch: ModelArch, index: int, fmt: WeightFormat, tp: int = 1) -> 
     return _kind_bytes(arch, layer_params(arch, index), fmt, tp)
 
 
-def _layers_bytes(arch: ModelArch, fmt: WeightFormat, tp: int, start: int = 0, stop: int | None = None) -> float:
-    return sum(n * _kind_bytes(arch, _kind_params(arch, kind), fmt, tp) for kind, n in _kinds(arch, start, stop))
+def _layers_bytes(arch: ModelArch, fmt: WeightFormat, tp: int, start: int = 0, stop: int | None = None,
+                  expert_shards: int | None = None) -> float:
+    return sum(n * _kind_bytes(arch, _kind_params(arch, kind), fmt, tp, expert_shards)
+               for kind, n in _kinds(arch, start, stop))
 
 
-def _kind_bytes(arch: ModelArch, p: LayerParams, fmt: WeightFormat, tp: int) -> float:
+def _kind_bytes(arch: ModelArch, p: LayerParams, fmt: WeightFormat, tp: int, expert_shards: int | None = None) -> float:
+    """expert_shards: GPUs the routed experts are spread over. TP alone splits them over the TP group; with data
+    parallelism vLLM shards the MoE layers over TP x DP (its --data-parallel-size help) while attention, dense
+    MLPs and shared experts are replicated in every DP rank."""
     kv_shards = min(tp, arch.num_kv_heads) if not arch.mla else tp
+    experts_on = expert_shards or tp
     return (
         _bytes(p.attn / tp, "attn", fmt)
         + _bytes(p.attn_kv / kv_shards, "attn_kv", fmt)
         + _bytes(p.attn_rep, "attn_rep", fmt)
         + _bytes(p.mlp / tp, "mlp", fmt)
-        + _bytes(p.experts / tp, "experts", fmt)
+        + _bytes(p.experts / experts_on, "experts", fmt)
         + _bytes(p.shared / tp, "shared", fmt)
         + _bytes(p.small, "small", fmt)
     )
@@ -194,15 +200,15 @@ def pp_partitions(num_layers: int, pp: int) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def weight_bytes_per_gpu(arch: ModelArch, fmt: WeightFormat, tp: int, pp: int = 1) -> int:
-    """Bytes on the most loaded GPU of a TP x PP replica."""
+def weight_bytes_per_gpu(arch: ModelArch, fmt: WeightFormat, tp: int, pp: int = 1, dp: int = 1) -> int:
+    """Bytes on the most loaded GPU of a TP x PP replica (of one DP rank when dp > 1: experts over TP x DP)."""
     embed = 2 * embedding_params(arch) / tp
     # With PP the last stage needs its own output head even when the checkpoint ties it to the embedding.
     head = 2 * (arch.vocab_size * arch.hidden_size if pp > 1 else lm_head_params(arch)) / tp
     heaviest, start = 0.0, 0
     parts = pp_partitions(arch.num_layers, pp)
     for stage, count in enumerate(parts):
-        total = _layers_bytes(arch, fmt, tp, start, start + count)
+        total = _layers_bytes(arch, fmt, tp, start, start + count, expert_shards=tp * dp)
         if stage == 0:
             total += embed
         if stage == len(parts) - 1:

@@ -33,6 +33,8 @@ from aimgen.planning.fit import (
 )
 from aimgen.planning.formats import kv_bytes_per_element
 from aimgen.planning.recipe_only import refuse_planning
+from aimgen.planning.moe import moe_parallelism
+from aimgen.parallel import Parallelism
 from aimgen.planning.memory import active_param_count, kv_bytes_per_token, param_count, weight_bytes
 from aimgen.planning.search import (
     BATCHED_TOKENS,
@@ -86,10 +88,16 @@ class Plan:
     env: dict[str, str] = field(hash=False)
     reasons: tuple[str, ...] = ()
     replica_alternative: str | None = None
+    parallelism: Parallelism | None = None  # the whole split (DP/EP included); None only in hand-built plans
+
+    @property
+    def shape(self) -> Parallelism:
+        return self.parallelism or Parallelism(self.tensor_parallel_size, self.pipeline_parallel_size,
+                                               nodes=self.nodes)
 
     @property
     def gpus(self) -> int:
-        return self.tensor_parallel_size * self.pipeline_parallel_size
+        return self.shape.world_size
 
     @property
     def engine_args(self) -> dict[str, object]:
@@ -129,6 +137,7 @@ class Plan:
             "engine_env": dict(self.env),
             "reasons": list(self.reasons),
             "replica_alternative": self.replica_alternative,
+            "parallelism": self.shape.as_dict(),
         }
 
 
@@ -211,15 +220,16 @@ def plan(model: CatalogModel, pool: NodePool, *, precision: str | None = None, m
     target = Target(model, arch, served, gpu, metric, kv_dtype, gmu)
     length, length_why = _context(arch, max_model_len)
     found = search(target, pool, length, gpus=gpus, explicit_length=max_model_len is not None, gpu_catalog=gpu_catalog)
-    length, chosen = found.max_model_len, found.chosen
-    tp, pp = chosen.tp, chosen.pp
+    length = found.max_model_len
+    shape, chosen, moe_why = moe_parallelism(target, pool, found, backend)
+    tp, pp, dp = chosen.tp, chosen.pp, chosen.dp
 
     cap = MAX_NUM_SEQS_CAP[metric]
     resident = tokens_that_fit(chosen.budget, length) // min(length, AVG_TOKENS_PER_SEQ)
     max_num_seqs = _round_seqs(max(1, min(cap, resident)))
     batched = max(BATCHED_TOKENS[metric], max_num_seqs)
     final = budget(arch, served, gpu, tp, pp, max_model_len=length, max_num_seqs=max_num_seqs, batched_tokens=batched,
-                   gpu_memory_utilization=gmu, kv_cache_dtype=kv_dtype)
+                   gpu_memory_utilization=gmu, kv_cache_dtype=kv_dtype, dp=dp)
     tokens = tokens_that_fit(final, length)
     dtype, dtype_why = _engine_dtype(arch, served)
     env, env_why = rocm_env(gpu, backend, tp, served)
@@ -230,7 +240,8 @@ def plan(model: CatalogModel, pool: NodePool, *, precision: str | None = None, m
                f"loaded GPU at {chosen.label}"]
     reasons += [r for r in (length_why,) if r]
     reasons += _shape_reasons(target, pool, found, gpus)
-    reasons += _budget_reasons(target, final, tp, pp, length, tokens, batched, max_num_seqs)
+    reasons += moe_why
+    reasons += _budget_reasons(target, final, tp, pp * dp, length, tokens, batched, max_num_seqs)
     reasons += [kv_why, _scheduler_reason(metric, max_num_seqs, batched)]
     reasons += [r for r in (dtype_why,) if r]
     reasons += [*served.notes, *arch.notes, *env_why]
@@ -244,7 +255,7 @@ def plan(model: CatalogModel, pool: NodePool, *, precision: str | None = None, m
         metric=metric,
         tensor_parallel_size=tp,
         pipeline_parallel_size=pp,
-        nodes=pp,
+        nodes=shape.nodes,
         max_model_len=length,
         max_num_seqs=max_num_seqs,
         max_num_batched_tokens=batched,
@@ -264,10 +275,12 @@ def plan(model: CatalogModel, pool: NodePool, *, precision: str | None = None, m
         weight_format=served.format.label,
         args=engine_args(backend, tp=tp, pp=pp, max_model_len=length, max_num_seqs=max_num_seqs,
                          max_num_batched_tokens=batched, dtype=dtype, kv_cache_dtype=kv_dtype,
-                         gpu_memory_utilization=gmu, served=served, trust_remote_code=model.trust_remote_code),
+                         gpu_memory_utilization=gmu, served=served, trust_remote_code=model.trust_remote_code,
+                         shape=shape),
         env=env,
         reasons=tuple(reasons),
-        replica_alternative=_replica_alternative(target, pool, found, gpus),
+        replica_alternative=_replica_alternative(target, pool, found, gpus) if shape.data == 1 else None,
+        parallelism=shape,
     )
 
 

@@ -58,6 +58,7 @@ class Candidate:
     pp: int
     budget: Budget
     needed: int  # KV bytes per GPU the metric asks for
+    dp: int = 1  # data-parallel ranks (each a TP x PP group; MoE experts spread over TP x DP)
 
     @property
     def fits(self) -> bool:
@@ -65,11 +66,11 @@ class Candidate:
 
     @property
     def gpus(self) -> int:
-        return self.tp * self.pp
+        return self.tp * self.pp * self.dp
 
     @property
     def label(self) -> str:
-        return f"TP{self.tp}" + (f" x PP{self.pp}" if self.pp > 1 else "")
+        return f"TP{self.tp}" + (f" x PP{self.pp}" if self.pp > 1 else "") + (f" x DP{self.dp}" if self.dp > 1 else "")
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,11 @@ class Search:
     shrunk_from: int | None = None  # the planned context before it was cut to fit
 
 
-def evaluate(t: Target, tp: int, pp: int, length: int) -> Candidate:
+def evaluate(t: Target, tp: int, pp: int, length: int, dp: int = 1) -> Candidate:
     b = budget(t.arch, t.served, t.gpu, tp, pp, max_model_len=length, max_num_seqs=MAX_NUM_SEQS_CAP[t.metric],
                batched_tokens=BATCHED_TOKENS[t.metric], gpu_memory_utilization=t.gpu_memory_utilization,
-               kv_cache_dtype=t.kv_dtype)
-    return Candidate(tp, pp, b, MIN_SEQUENCES[t.metric] * b.kv_per_sequence)
+               kv_cache_dtype=t.kv_dtype, dp=dp)
+    return Candidate(tp, pp, b, MIN_SEQUENCES[t.metric] * b.kv_per_sequence, dp)
 
 
 def valid_tps(t: Target, limit: int) -> tuple[list[int], list[tuple[int, str]]]:

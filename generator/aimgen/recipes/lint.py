@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterable
 
 from aimgen.findings import ERROR, Finding
+from aimgen.parallel import from_flags
 from aimgen.recipes.model import Profile
 
 # vLLM flags that older AMD guides pass but current vLLM (checked against 0.22 and 0.33) rejects.
@@ -29,7 +30,10 @@ REMOVED_VLLM_ENV = {
 TP_FLAGS = {"tensor-parallel-size", "tp", "tp-size"}  # vLLM and SGLang spellings
 PP_FLAGS = {"pipeline-parallel-size", "pp", "pp-size"}
 SERVER_FLAGS = {"model", "model-path", "host", "port", "served-model-name", "download-dir", "uds"}
-RENDERED_FLAGS = TP_FLAGS | PP_FLAGS | SERVER_FLAGS
+# What joins the pods of a multi-node group (aimgen.multinode.rendezvous_flags): per pod, so never in a recipe.
+GROUP_FLAGS = {"nnodes", "node-rank", "master-addr", "master-port", "headless", "data-parallel-size-local",
+               "data-parallel-start-rank", "data-parallel-address", "data-parallel-rpc-port", "data-parallel-rank"}
+RENDERED_FLAGS = TP_FLAGS | PP_FLAGS | SERVER_FLAGS | GROUP_FLAGS
 QUICK_REDUCE_ENV = ("VLLM_ROCM_QUICK_REDUCE_QUANTIZATION", "ROCM_QUICK_REDUCE_QUANTIZATION")
 # Engine-declared variables need no justification; anything else (HSA_, NCCL_, RCCL_, HIP_, AMDGCN_...) must be named in source.note.
 ENGINE_ENV_PREFIXES = ("VLLM_", "SGLANG_")
@@ -53,6 +57,11 @@ def lint_profile(p: Profile, known_refs: set[str] | None, upstream_dir: Path | N
             err(f"env.{name}", "quick-reduce quantizes all-reduce between GPUs; it only belongs in profiles with gpus > 1")
         if not name.startswith(ENGINE_ENV_PREFIXES) and name not in p.source.get("note", ""):
             err(f"env.{name}", f"{name} is not an engine setting; say why it is set by naming it in source.note")
+    shape = from_flags(p.gpus, p.nodes, p.args)
+    problems = shape.problems() or ([] if shape.world_size == p.gpus else
+                                    [f"gpus {p.gpus} is not TP x PP x DP of {shape.label}"])
+    if problems:
+        err("nodes", f"{problems[0]}; make gpus a multiple of nodes x data-parallel-size")
     ref = p.source.get("ref")
     if ref and known_refs is not None and ref not in known_refs:
         err("source.ref", f"{ref!r} is not a record id in amd/reference-configs.yaml")

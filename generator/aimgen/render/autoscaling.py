@@ -11,8 +11,9 @@ Each External metric becomes a `prometheus` trigger whose threshold KEDA reads a
   the tokens in flight, so replicas are not handed back the moment the queue drains.
 
 The HPA behind the ScaledObject takes the larger of the two. A replica is one pod holding all of its
-tensor-parallel GPUs, so scaling adds or removes whole TP groups. Multi-node (pipeline-parallel across
-pods) predictors cannot scale: KServe requires autoscalerClass none for them. See docs/observability.md.
+tensor-parallel GPUs, so scaling adds or removes whole TP groups. Multi-node groups (a head and its workers)
+cannot scale: KServe requires autoscalerClass none for them (aimgen.multinode.check_group refuses first).
+See docs/observability.md.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def check(spec: DeploymentSpec) -> list[str]:
     multi_node = [s.name for s in spec.services if s.nodes > 1]
     if multi_node:
         raise UsageError(
-            f"--autoscale: {', '.join(multi_node)} spans several nodes (pipeline parallel); KServe scales no "
+            f"--autoscale: {', '.join(multi_node)} spans several nodes (a KServe multi-node group); KServe scales no "
             "multi-node predictor (autoscalerClass must be none): drop --autoscale or serve on one node"
         )
     if a.min_replicas == 0:

@@ -16,9 +16,12 @@ from aimgen.constants import (
     KSERVE_V1BETA1,
     LABEL_COMPONENT,
     LABEL_INSTANCE,
+    LABEL_ROLE,
+    ROLE_WORKER,
     SERVING_CONTAINER,
     SHM_MOUNT_PATH,
 )
+from aimgen.multinode import EXECUTOR_ANNOTATION, EXECUTOR_MP, POD_IP_ENV, WORKER_CONTAINER
 from aimgen.names import dns_label
 from aimgen.render import autoscaling, k8s
 from aimgen.spec import DeploymentSpec, RuntimeSpec, ServingSpec
@@ -51,26 +54,45 @@ def service_account(spec: DeploymentSpec) -> dict:
 
 def serving_runtime(spec: DeploymentSpec, rt: RuntimeSpec) -> dict:
     kind = KIND_CLUSTER_SERVING_RUNTIME if spec.cluster_runtime else KIND_SERVING_RUNTIME
+    annotations = {"prometheus.kserve.io/port": str(rt.port), "prometheus.kserve.io/path": rt.metrics_path}
+    if rt.multinode:
+        # KServe reads the executor from the runtime's spec.annotations: "mp" sizes every pod of the group
+        # by tensorParallelSize and counts nodes by pipelineParallelSize, with no Ray (aimgen.multinode).
+        annotations[EXECUTOR_ANNOTATION] = EXECUTOR_MP
+    runtime_spec: dict = {
+        # Only InferenceServices that name this runtime use it: never auto-selected for other models.
+        "supportedModelFormats": [{"name": MODEL_FORMAT, "version": "1", "autoSelect": False}],
+        "annotations": annotations,
+        "containers": [
+            {
+                "name": SERVING_CONTAINER,
+                "image": rt.image,
+                # Explicit: a pinned engine image of ~20 GB is pulled once per node, not on every start.
+                "imagePullPolicy": "IfNotPresent",
+                "command": list(rt.command),
+                "ports": [{"name": "http", "containerPort": rt.port, "protocol": "TCP"}],
+                "securityContext": k8s.container_security_context(read_only_root=True),
+            }
+        ],
+    }
+    if rt.multinode:
+        # The same engine command on the workers; their args (--headless, rank, head address) come from the
+        # InferenceService, which KServe merges into this container by its name.
+        runtime_spec["workerSpec"] = {
+            "labels": {LABEL_ROLE: ROLE_WORKER},
+            "containers": [{
+                "name": WORKER_CONTAINER,
+                "image": rt.image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": list(rt.command),
+                "securityContext": k8s.container_security_context(read_only_root=True),
+            }],
+        }
     return {
         "apiVersion": KSERVE_V1ALPHA1,
         "kind": kind,
         "metadata": k8s.metadata(spec, rt.name, "runtime", rt.plugin, namespaced=not spec.cluster_runtime),
-        "spec": {
-            # Only InferenceServices that name this runtime use it: never auto-selected for other models.
-            "supportedModelFormats": [{"name": MODEL_FORMAT, "version": "1", "autoSelect": False}],
-            "annotations": {"prometheus.kserve.io/port": str(rt.port), "prometheus.kserve.io/path": rt.metrics_path},
-            "containers": [
-                {
-                    "name": SERVING_CONTAINER,
-                    "image": rt.image,
-                    # Explicit: a pinned engine image of ~20 GB is pulled once per node, not on every start.
-                    "imagePullPolicy": "IfNotPresent",
-                    "command": list(rt.command),
-                    "ports": [{"name": "http", "containerPort": rt.port, "protocol": "TCP"}],
-                    "securityContext": k8s.container_security_context(read_only_root=True),
-                }
-            ],
-        },
+        "spec": runtime_spec,
     }
 
 
@@ -202,24 +224,77 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
     predictor: dict = {
         "minReplicas": svc.min_replicas,
         "maxReplicas": svc.max_replicas,
-        "serviceAccountName": spec.service_account,
-        "automountServiceAccountToken": False,
         "labels": pod_labels(spec, svc),
         **_pod_annotations(spec, rt),
-        "securityContext": k8s.pod_security_context(),
-        **k8s.placement_fields(spec.placement),
-        "terminationGracePeriodSeconds": 120,
+        **_pod_fields(spec, svc),
         **autoscaling.predictor_fields(spec, svc),
     }
-    if spec.cache.init_container:
-        predictor["initContainers"] = [prefetch_container(spec, svc)]
-    predictor["volumes"] = volumes(spec, svc.shm_size)
     predictor["model"] = model
+    if svc.multinode:
+        _add_workers(spec, svc, predictor)
     return {
         "apiVersion": KSERVE_V1BETA1,
         "kind": KIND_INFERENCE_SERVICE,
         "metadata": k8s.metadata(spec, svc.name, "inference", svc.name, annotations=annotations),
         "spec": {"predictor": predictor},
+    }
+
+
+def _pod_fields(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+    """What the head's and the workers' pods share: identity, security, placement, init container, volumes."""
+    fields: dict = {
+        "serviceAccountName": spec.service_account,
+        "automountServiceAccountToken": False,
+        "securityContext": k8s.pod_security_context(),
+        **k8s.placement_fields(spec.placement),
+        "terminationGracePeriodSeconds": 120,
+    }
+    if spec.cache.init_container:
+        # On every pod of a group: each waits for (or fills) the shared cache before its engine reads it.
+        fields["initContainers"] = [prefetch_container(spec, svc)]
+    fields["volumes"] = volumes(spec, svc.shm_size)
+    return fields
+
+
+def _add_workers(spec: DeploymentSpec, svc: ServingSpec, predictor: dict) -> None:
+    """KServe v0.20's multi-node shape (aimgen.multinode): the head is predictor.model, the workers
+    predictor.workerSpec. With the mp executor KServe reads pipelineParallelSize as the node count and
+    tensorParallelSize as every pod's GPUs, so they carry the group's shape even when the engine splits it as
+    DP ranks (the engine's own sizes are in the args). Probes stay on the head: the workers serve no HTTP."""
+    shape, model = svc.shape, predictor["model"]
+    # The webhook wants a pvc:// or oci:// storageUri for multi-node; KServe mounts the claim read-only at
+    # /mnt/models, and the engine reads the same files through HF_HOME on the cache mount.
+    model["storageUri"] = f"pvc://{spec.cache.claim_name}"
+    model["env"] = [*model["env"], POD_IP_ENV]
+    worker = {
+        "name": WORKER_CONTAINER,
+        "args": list(svc.worker_args),
+        "env": k8s.env_list(serving_env(spec, svc.env)),
+        **{k: model[k] for k in ("resources", "volumeMounts", "securityContext")},
+    }
+    predictor["workerSpec"] = {
+        "pipelineParallelSize": shape.nodes,
+        "tensorParallelSize": shape.gpus_per_node,
+        **_pod_fields(spec, svc),
+        "containers": [worker],
+    }
+
+
+def group_network_policy(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+    """The pods of one multi-node group talk to each other on ports the engine picks (RCCL, the mp executor's
+    master port, DP RPC): all ports, both ways, but only between the group's own pods (the default-deny policy
+    denies the rest of an InferenceService release's egress)."""
+    group = {"matchLabels": pod_labels(spec, svc)}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": k8s.metadata(spec, dns_label(f"{svc.name}-group"), "network-policy", svc.name),
+        "spec": {
+            "podSelector": group,
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"podSelector": group}]}],
+            "egress": [{"to": [{"podSelector": group}]}],
+        },
     }
 
 
@@ -356,11 +431,14 @@ def hub_egress_policy(spec: DeploymentSpec) -> dict | None:
 
 
 def pod_disruption_budget(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+    # One replica at a time; a multi-node group is one replica whose pods all must run (losing the worker stops
+    # the head's engine), so none of its pods may be evicted voluntarily: drain by deleting the group.
+    budget = {"minAvailable": svc.nodes} if svc.multinode else {"maxUnavailable": 1}
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": k8s.metadata(spec, f"{svc.name}-pdb", "disruption-budget", svc.name),
-        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": engine_pods(spec, svc)}},
+        "spec": {**budget, "selector": {"matchLabels": engine_pods(spec, svc)}},
     }
 
 
@@ -382,6 +460,7 @@ def render(spec: DeploymentSpec) -> list[dict]:
     if spec.exposure.network_policy:
         docs += [network_policy(spec), default_deny_policy(spec)]
         docs += [p for p in [hub_egress_policy(spec)] if p]
+        docs += [group_network_policy(spec, svc) for svc in spec.services if svc.multinode]
     if spec.exposure.pdb:
         docs += [pod_disruption_budget(spec, svc) for svc in spec.services]
     return docs

@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 
-from aimgen.constants import API_LLMISVC, MONITORING_V1
+from aimgen.constants import API_LLMISVC, LABEL_ROLE, MONITORING_V1
 from aimgen.names import dns_label
 from aimgen.observability import alerts, dashboard
 from aimgen.observability import template as t
@@ -21,14 +21,18 @@ from aimgen.spec import DeploymentSpec
 # <name>-kserve and, with prefill/decode, <name>-kserve-prefill (llmisvc workload_single_node.go, mainDeploymentName
 # and prefillDeploymentName). Pods add -<replicaset hash>-<pod hash>.
 DEPLOYMENT_SUFFIX = {"isvc": "-predictor", API_LLMISVC: "-kserve(-prefill)?"}
+# A multi-node InferenceService adds its workers' Deployment <isvc>-predictor-worker (constants
+# .PredictorWorkerServiceName), whose pods the pod regex already matches: a group with no available worker serves
+# nothing either.
+WORKER_SUFFIX = {"isvc": "(-worker)?", API_LLMISVC: ""}
 
 
 def pods_regex(spec: DeploymentSpec) -> str:
-    return f"{deployments_regex(spec)}-.*"
+    return f"({'|'.join(s.name for s in spec.services)}){DEPLOYMENT_SUFFIX[spec.api]}-.*"
 
 
 def deployments_regex(spec: DeploymentSpec) -> str:
-    return f"({'|'.join(s.name for s in spec.services)}){DEPLOYMENT_SUFFIX[spec.api]}"
+    return f"({'|'.join(s.name for s in spec.services)}){DEPLOYMENT_SUFFIX[spec.api]}{WORKER_SUFFIX[spec.api]}"
 
 
 def metrics_endpoints(spec: DeploymentSpec) -> list[dict]:
@@ -92,7 +96,9 @@ def pod_monitor(spec: DeploymentSpec) -> dict:
         "kind": "PodMonitor",
         "metadata": _metadata(spec, f"{spec.release}-metrics", "monitoring", dict(spec.monitoring.selector_labels)),
         "spec": {
-            "selector": {"matchLabels": kserve.engine_pods(spec)},
+            # The workers of a multi-node group serve no HTTP (vLLM --headless): the head reports for all ranks.
+            "selector": {"matchLabels": kserve.engine_pods(spec),
+                         "matchExpressions": [{"key": LABEL_ROLE, "operator": "DoesNotExist"}]},
             "namespaceSelector": {"matchNames": [spec.namespace]},
             # job = the (LLM)InferenceService name: the pod label KServe keeps from predictor.labels, or sets itself.
             "jobLabel": "app.kubernetes.io/name",

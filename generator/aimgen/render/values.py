@@ -25,6 +25,7 @@ def runtime_entry(rt: RuntimeSpec) -> dict:
         "port": rt.port,
         "healthPath": rt.health_path,
         "metricsPath": rt.metrics_path,
+        "multinode": rt.multinode,
     }
 
 
@@ -68,8 +69,10 @@ def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str =
         "nodes": svc.nodes,
         "tensorParallelSize": svc.tensor_parallel_size,
         "pipelineParallelSize": svc.pipeline_parallel_size,
+        "parallelism": svc.shape.as_dict(),
         "runtime": runtime_entry(rt),
         "args": list(svc.args),
+        "workerArgs": list(svc.worker_args),
         "env": dict(sorted(svc.env)),
         "prefetchArgs": list(prefetch_args(svc.checkpoint, svc.revision or "main", mount_path)),
         "shmSize": svc.shm_size,
@@ -84,13 +87,20 @@ def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str =
     return entry
 
 
+def selection(entry: dict) -> dict:
+    """The keys a deployment names its profile by. `gpus` is the replica's GPUs in all, as `--gpus` and recipes
+    count them; the entry's own `gpus` is per pod (a multi-node group's pods split the replica)."""
+    return {**{k: entry[k] for k in SELECTION_KEYS}, "gpus": entry["parallelism"]["worldSize"]}
+
+
 def profile_key(entry: dict) -> str:
-    return "|".join(str(entry[k]) for k in SELECTION_KEYS)
+    keys = selection(entry)
+    return "|".join(str(keys[k]) for k in SELECTION_KEYS)
 
 
 def deployment_values(svc: ServingSpec, entry: dict, table: dict | None) -> dict:
     out: dict = {"name": svc.name}
-    out.update({k: entry[k] for k in SELECTION_KEYS})
+    out.update(selection(entry))
     if table is None or table.get("profiles", {}).get(profile_key(entry)) != entry:
         out["profile"] = entry
     return out

@@ -556,19 +556,21 @@ def check_context(s: Served) -> list[Finding]:
     if len({g.name for g in gpus}) != 1 or precision is None or not runnable(gpus[0], precision, model):
         return []  # the fit depends on the GPU: only a pod pinned to one GPU type that runs it (SERVE008)
     given = lambda *flags: next((cmd.get(f) for f in flags if cmd.dest(f) in cmd.given), None)  # noqa: E731
-    tp, pp, _ = cmd.world_size
+    tp, pp, dp = cmd.world_size
     kv = given("--kv-cache-dtype")
     try:
+        # DP ranks share the routed experts (vLLM shards MoE layers over TP x DP), each with its own KV cache.
         fit = fit_check(model, gpus[0], precision, tp, pp, max_model_len=asked or limit,
                         max_num_seqs=given("--max-num-seqs", "--max-running-requests"),
                         gpu_memory_utilization=given("--gpu-memory-utilization", "--mem-fraction-static"),
-                        kv_cache_dtype=kv if kv not in (None, "auto") else None)
+                        kv_cache_dtype=kv if kv not in (None, "auto") else None, dp=dp)
     except AimgenError as exc:
         return [s.finding(ERROR, CONTEXT, MODEL_ARGS, f"the planner cannot size this shape: {exc.message}")]
     if fit.fits:
         return []
     return [s.finding(ERROR, CONTEXT, MODEL_ARGS,
-                      f"{model.id} ({precision}) at {flag}={asked or limit} does not fit TP{tp} x PP{pp} "
+                      f"{model.id} ({precision}) at {flag}={asked or limit} does not fit TP{tp} x PP{pp}"
+                      f"{f' x DP{dp}' if dp > 1 else ''} "
                       f"{gpus[0].product}: {fit.reason}; lower {flag} or give it more GPUs (aimgen explain shows the "
                       "arithmetic)")]
 
