@@ -85,7 +85,8 @@ def test_validate_checks_the_pods_kserve_builds(cli):
     decode["args"] = [a if a != "--port=8001" else "--port=8000" for a in decode["args"]]  # would clash with the sidecar
     decode["resources"]["limits"]["amd.com/gpu"] = "2"
     decode["volumeMounts"].append({"name": "scratch", "mountPath": "/scratch"})
-    config["spec"]["template"]["volumes"].append({"name": "dshm", "hostPath": {"path": "/dev/shm"}})
+    [svc] = [d for d in docs if d["kind"] == "LLMInferenceService"]
+    svc["spec"]["template"] = {"volumes": [{"name": "dshm", "hostPath": {"path": "/dev/shm"}}]}
     found = _findings(docs)
     assert ("LLM002", "spec.template.containers[main].args") in found
     assert ("LLM004", "spec.template.containers[main].resources") in found

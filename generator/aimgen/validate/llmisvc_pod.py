@@ -14,9 +14,10 @@ The presets are read from ../shared/kserve/v0.20.0/llmisvc-config (the files KSe
 
 from __future__ import annotations
 
-import copy
 from functools import lru_cache
 from typing import Any, Iterable
+
+from aimgen.validate.kserve_pod import _POD_LISTS, strategic_merge
 
 PRESET_DIR = ("kserve", "v0.20.0", "llmisvc-config")
 PRESETS = {
@@ -24,47 +25,35 @@ PRESETS = {
     "decode": "config-llm-decode-template.yaml",
     "prefill": "config-llm-prefill-template.yaml",
 }
-_CONTAINER_LISTS = {"env": "name", "ports": "containerPort", "volumeMounts": "mountPath"}
-_POD_LISTS = {"containers": "name", "initContainers": "name", "volumes": "name"}
-_RETAIN_KEYS = {"volumes"}  # patchStrategy "merge,retainKeys"
 
 
-def _merge(base: Any, patch: Any, lists: dict[str, str]) -> Any:
-    if not isinstance(base, dict) or not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out = copy.deepcopy(base)
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        elif key in lists and isinstance(value, list) and isinstance(out.get(key), list):
-            out[key] = _merge_list(out[key], value, lists[key], retain=key in _RETAIN_KEYS,
-                                   item_lists=_CONTAINER_LISTS if key in ("containers", "initContainers") else {})
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value, _POD_LISTS if key == "template" else {})
-        else:
-            out[key] = copy.deepcopy(value)
+def _merge_pod(base: dict, patch: dict) -> dict:
+    """A PodSpec patch (aimgen.validate.kserve_pod.strategic_merge), with volumes' retainKeys: a volume the patch
+    names is replaced, source and all, not merged into a volume with two sources."""
+    named = {v.get("name") for v in patch.get("volumes") or [] if isinstance(v, dict)}
+    kept = dict(base, volumes=[v for v in base.get("volumes") or [] if v.get("name") not in named])
+    if not kept["volumes"]:
+        kept.pop("volumes")
+    return strategic_merge(kept, patch, _POD_LISTS)
+
+
+def _merge_spec(base: dict, patch: dict) -> dict:
+    """One LLMInferenceService(Config) spec over another: its pod templates (the decode `template`, the
+    `prefill` one) merge as PodSpecs, the rest key by key."""
+    pods = ("template", "prefill")
+    out = strategic_merge(base, {k: v for k, v in patch.items() if k not in pods}, {})
+    if isinstance(patch.get("template"), dict):
+        out["template"] = _merge_pod(base.get("template") or {}, patch["template"])
+    if isinstance(patch.get("prefill"), dict):
+        out["prefill"] = _merge_spec(base.get("prefill") or {}, patch["prefill"])
     return out
-
-
-def _merge_list(base: list, patch: list, key: str, *, retain: bool, item_lists: dict[str, str]) -> list:
-    merged = copy.deepcopy(base)
-    for item in patch:
-        at = next((i for i, b in enumerate(merged) if isinstance(b, dict) and isinstance(item, dict)
-                   and key in item and b.get(key) == item.get(key)), None)
-        if at is None:
-            merged.append(copy.deepcopy(item))
-        elif retain:
-            merged[at] = _merge({k: v for k, v in merged[at].items() if k in item}, item, item_lists)
-        else:
-            merged[at] = _merge(merged[at], item, item_lists)
-    return merged
 
 
 def merge_specs(specs: Iterable[dict]) -> dict:
     """MergeSpecs: each LLMInferenceService(Config) spec laid over the ones before it."""
     out: dict = {}
     for spec in specs:
-        out = _merge(out, spec or {}, {})
+        out = _merge_spec(out, spec or {})
     return out
 
 
