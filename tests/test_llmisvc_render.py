@@ -65,6 +65,7 @@ def test_default_renders_config_and_service_linked_by_base_refs(cli):
     assert "--port=8000" in main["args"] and main["ports"] == [{"containerPort": 8000, "protocol": "TCP"}]
     assert main["startupProbe"]["httpGet"]["port"] == 8000
     assert main["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert main["securityContext"]["readOnlyRootFilesystem"] is True  # HOME and caches on the tmp emptyDir
     pod = config["spec"]["template"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["tolerations"][0]["key"] == "amd.com/gpu"

@@ -136,7 +136,7 @@ containers:
       successThreshold: 1
     {{- end }}
     securityContext:
-      {{- include "aim-engine.containerSecurityContext" false | nindent 6 }}
+      {{- include "aim-engine.containerSecurityContext" true | nindent 6 }}
 {{- end }}
 
 {{/* Prometheus annotations KServe copies onto the pods (render/llmisvc.py scrape_annotations()). Argument: dict "rt" RUNTIME "port" PORT. */}}

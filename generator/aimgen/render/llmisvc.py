@@ -89,7 +89,8 @@ def engine_container(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, ro
         "resources": k8s.gpu_resources(spec.placement, role.gpus if role else svc.gpus),
         "volumeMounts": kserve.mounts(spec),
         **k8s.probes(svc.probes, port),
-        "securityContext": k8s.container_security_context(read_only_root=False),
+        # Read-only root as for the InferenceService engine: HOME=/tmp puts every cache on the tmp emptyDir.
+        "securityContext": k8s.container_security_context(read_only_root=True),
     }
 
 

@@ -174,5 +174,8 @@ def validate_documents(
                 "run `make shared` (scripts/fetch_shared.py), set AIM_SHARED_DIR, or pass --crds DIR"
             )
         findings.append(Finding(ERROR, DOC_UNKNOWN_KIND, source, label, _unknown_kind_message(api_version, kind, crds)))
+    from aimgen.validate.llmisvc_pod import llmisvc_findings
+
+    findings += llmisvc_findings([d for d in docs if isinstance(d, dict)], source)
     return findings
 
