@@ -2,7 +2,8 @@
 
 On a terminal messages are human lines (coloured unless NO_COLOR is set); elsewhere (CI logs, pods)
 they are JSON lines with stable keys: ts, level, event, message and any fields. AIMGEN_LOG_FORMAT
-(text|json) overrides the choice. Secrets never reach here: callers pass no tokens.
+(text|json) overrides the choice. Callers pass no tokens; every line is still redacted (aimgen.secrets) so that
+a credential inside a URL or an error text from a library never reaches a log.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import sys
 import time
 from typing import Any, TextIO
+
+from aimgen.secrets import redact
 
 _COLOURS = {"error": "\033[31m", "warning": "\033[33m", "info": "", "debug": "\033[2m"}
 _RESET = "\033[0m"
@@ -37,6 +40,8 @@ class Console:
         return "text" if self.is_terminal else "json"
 
     def emit(self, level: str, event: str, message: str = "", **fields: Any) -> None:
+        message = redact(message)
+        fields = {k: redact(v) if isinstance(v, str) else v for k, v in fields.items()}
         if self.format() == "json":
             now = time.time()  # one reading: seconds and milliseconds of the same instant
             record = {

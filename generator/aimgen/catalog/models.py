@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from aimgen import paths
 from aimgen.errors import InvalidInput
 from aimgen.loading import load_checked, read_text
+from aimgen.yamlio import load_json
 
 
 @dataclass(frozen=True)
@@ -83,36 +83,20 @@ def get_model(name: str) -> CatalogModel:
 
 
 def model_from_config(model_id: str, config_path: Path) -> CatalogModel:
-    """A model known only by its config.json (fine-tunes, new releases)."""
-    text = read_text(config_path, "model config")
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=str(config_path)) from None
+    """A model known only by its config.json (fine-tunes, new releases): read under the input limits and checked
+    by the planner's own reader (planning/arch.py) here, so a bad field is one line naming the file and field."""
+    from aimgen.planning.arch import arch_from_config, flatten_config
+
+    source = str(config_path)
+    config = load_json(read_text(config_path, "model config"), source)
     if not isinstance(config, dict):
-        raise InvalidInput("expected a JSON object (a Hugging Face config.json)", file=str(config_path))
-    # Multimodal configs nest the language model's shape under text_config.
-    if "text_config" in config and "num_hidden_layers" not in config:
-        config = {**config, **config["text_config"]}
-    missing = [k for k in ("num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size") if k not in config]
-    if missing:
-        raise InvalidInput(
-            f"missing {', '.join(missing)}: a decoder config.json must give the layer count, hidden size, "
-            f"attention heads and vocabulary size",
-            file=str(config_path),
-        )
-    for key in ("num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size"):
-        if not isinstance(config[key], int) or isinstance(config[key], bool) or config[key] <= 0:
-            raise InvalidInput(f"{key} must be a positive integer, got {config[key]!r}", file=str(config_path))
-    precision = "bf16" if str(config.get("torch_dtype", config.get("dtype", "bfloat16"))) != "float16" else "fp16"
-    quant = config.get("quantization_config") or {}
-    method = str(quant.get("quant_method", "")).lower()
-    if method in ("fp8", "compressed-tensors") and "fp8" in json.dumps(quant).lower():
-        precision = "fp8"
-    elif method == "mxfp4":
-        precision = "mxfp4"
-    elif method in ("awq", "gptq"):
-        precision = "int4" if int(quant.get("bits", 4)) == 4 else "int8"
+        raise InvalidInput("expected a JSON object (a Hugging Face config.json)", file=source)
+    try:
+        arch = arch_from_config(config)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, file=source, path=exc.path) from None
+    # The checkpoint's precision: its quantization_config, else its dtype (fp32 checkpoints are served in bf16).
+    precision = arch.quantization.precision if arch.quantization else ("fp16" if arch.dtype == "fp16" else "bf16")
     return CatalogModel(
-        id=model_id, config=config, native_precision=precision, published={}, in_catalog=False
+        id=model_id, config=flatten_config(config), native_precision=precision, published={}, in_catalog=False
     )
