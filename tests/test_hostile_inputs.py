@@ -330,3 +330,25 @@ def test_engine_args_env_of_the_launcher_is_bounded():
 
     with pytest.raises(InvalidInput, match="nested deeper than"):
         parse_engine_args('{"a": ' * 5000 + "1" + "}" * 5000)
+
+
+def test_output_to_a_fifo_is_written_through_not_replaced(tmp_path):
+    import stat
+    import threading
+
+    from aimgen.output import write_artifact
+
+    path = tmp_path / "out.fifo"
+    os.mkfifo(path)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(path.read_text()))
+    reader.start()
+    write_artifact("kind: x\n", str(path))
+    reader.join()
+    assert got == ["kind: x\n"]
+    assert stat.S_ISFIFO(path.stat().st_mode)  # as root, an atomic replace would have swapped /dev/null too
+
+
+def test_autoscale_beyond_int32_is_a_usage_error(cli):
+    code, _, err = cli("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--autoscale", f"1:{2**40}", "--no-validate")
+    assert code == 2 and "--autoscale" in _one_error_line(err)
