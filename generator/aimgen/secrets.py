@@ -26,14 +26,16 @@ ENV_NAME_PATTERN = r"(?i)(token|secret|passw(or)?d|(api|access|secret)_?key)$"
 _TOKEN_SHAPES = (r"hf_[A-Za-z0-9]{20,}", r"sk-[A-Za-z0-9_-]{20,}", r"gh[pousr]_[A-Za-z0-9]{20,}",
                  r"AKIA[0-9A-Z]{16}", r"xox[abprs]-[A-Za-z0-9-]{10,}")
 TOKEN_PATTERN = r"(^|[^A-Za-z0-9])(" + "|".join(_TOKEN_SHAPES) + ")"
-CREDENTIAL_URL_PATTERN = r"[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:[^/@\s]*@"
+_TOKEN_PREFIXES = ("hf_", "sk-", "gh", "AKIA", "xox")
+# Starts at "://", not at the scheme: a scheme-first pattern is quadratic on a long run of letters.
+CREDENTIAL_URL_PATTERN = r"://[^/@\s:]*:[^/@\s]*@"
 
 _FLAG = re.compile(FLAG_PATTERN)
 _ENV_NAME = re.compile(ENV_NAME_PATTERN)
 _TOKEN = re.compile(TOKEN_PATTERN)
 _CREDENTIAL_URL = re.compile(CREDENTIAL_URL_PATTERN)
 # For redaction: any userinfo in a URL (a token as the user name too), and bearer headers.
-_URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+_URL_USERINFO = re.compile(r"(://)[^/@\s]+@")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
 
 INSTEAD = ("secrets never go into recipes or manifests: keep the token in a Kubernetes Secret and pass "
@@ -43,17 +45,24 @@ MASK = "***"
 
 def is_secret_flag(name: str) -> bool:
     """name: an engine flag with or without its dashes (`hf_token`, `--api-key`, `api_key.x`)."""
-    name = name.strip()
-    return bool(_FLAG.search(name if name.startswith("-") else f"--{name}"))
+    head = name.strip().split("=", 1)[0].split(".", 1)[0]
+    if len(head) > 128:  # the rule reads the end of the name; a huge one is cut so the regex stays quick
+        head = "--" + head[-128:].lstrip("-_")
+    return bool(_FLAG.search(head if head.startswith("-") else f"--{head}"))
 
 
 def is_secret_env(name: str) -> bool:
-    return bool(_ENV_NAME.search(name.strip()))
+    return bool(_ENV_NAME.search(name.strip()[-64:]))  # the rule reads the end of the name: a huge one stays quick
+
+
+def _token_in(text: str) -> bool:
+    # Substring tests first: an 8 MiB value without any token prefix costs microseconds, not a regex scan.
+    return any(prefix in text for prefix in _TOKEN_PREFIXES) and bool(_TOKEN.search(text))
 
 
 def looks_like_secret(text: str) -> bool:
     """A token-shaped string, or a URL with a password in it."""
-    return bool(_TOKEN.search(text) or _CREDENTIAL_URL.search(text))
+    return _token_in(text) or ("://" in text and bool(_CREDENTIAL_URL.search(text)))
 
 
 def secret_paths(doc: Any) -> list[tuple]:
@@ -152,4 +161,4 @@ def redact(text: str) -> str:
         return text
     text = _URL_USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
     text = _BEARER.sub(lambda m: m.group(1) + MASK, text)
-    return _TOKEN.sub(lambda m: m.group(1) + MASK, text)
+    return _TOKEN.sub(lambda m: m.group(1) + MASK, text) if _token_in(text) else text
