@@ -20,7 +20,7 @@ MAX_NODES = 1_000_000  # every scalar and collection, counted as if each alias w
 MAX_ALIAS_NODES = 100_000  # of those, reached through aliases
 MAX_DEPTH = 100  # nested collections
 MAX_NUMBER_DIGITS = 4300  # Python refuses to convert longer integers (sys.get_int_max_str_digits)
-_NUMBERISH = re.compile(r"[-+]?[0-9]")
+_NUMBERISH = re.compile(r"[-+]?[0-9][0-9a-fA-FxXoObB_:.]*")  # what YAML 1.1 may resolve to an int (hex, 1:30)
 
 
 def check_limits(text: str, source: str) -> None:
@@ -63,7 +63,7 @@ def check_limits(text: str, source: str) -> None:
                 continue
             elif isinstance(event, yaml.ScalarEvent):
                 count = 1
-                if not event.style and len(event.value) > MAX_NUMBER_DIGITS and _NUMBERISH.match(event.value):
+                if not event.style and len(event.value) > MAX_NUMBER_DIGITS and _NUMBERISH.fullmatch(event.value):
                     raise _limit(event, f"a number of more than {MAX_NUMBER_DIGITS:,} digits")
                 if event.anchor is not None:
                     sizes[event.anchor] = 1
