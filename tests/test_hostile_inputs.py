@@ -352,3 +352,46 @@ def test_output_to_a_fifo_is_written_through_not_replaced(tmp_path):
 def test_autoscale_beyond_int32_is_a_usage_error(cli):
     code, _, err = cli("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--autoscale", f"1:{2**40}", "--no-validate")
     assert code == 2 and "--autoscale" in _one_error_line(err)
+
+
+BAD_CLI = [
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--gpus", "-1"),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--gpus", "abc"),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--gpus", "9" * 30),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--max-model-len", "9" * 30),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--max-model-len", "1e30"),
+    ("render", "Qwen/Qwen3-8B", "--gpu", ""),
+    ("render", "", "--gpu", "mi300x"),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--precision", "fp9"),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--backend", "x"),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--metric", "x"),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--autoscale", "5:1"),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--format", "xml"),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--namespace", "Bad_NS"),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--name", "a" * 300),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--hf-token-secret", TOKEN),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--node-pool", "/etc/passwd"),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--model-config", "/etc/passwd"),
+    ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--kube-version", "abc"),
+    ("explain", "nope/nope", "--gpu", "mi300x"),
+    ("recipes", "import", "/dev/null"),
+    ("recipes", "import", "/etc"),
+    ("recipes", "check", "/etc/passwd"),
+    ("list", "nothing"),
+]
+
+
+@pytest.mark.parametrize("argv", BAD_CLI, ids=lambda a: " ".join(a)[:60])
+def test_bad_cli_input_is_exit_1_or_2_with_one_line(argv, cli):
+    code, _, err = cli(*argv)
+    assert code in (1, 2), err
+    if argv[:2] != ("recipes", "check"):  # check lists each finding on stdout, then one summary line
+        _one_error_line(err)
+    assert TOKEN not in err
+
+
+def test_a_message_stays_one_line_whatever_the_input_holds(cli, tmp_path):
+    path = _seed(tmp_path, {"a\nb\x1e\x1b[31m": [1]})
+    code, _, err = cli("recipes", "import", path)
+    assert code == 1 and "\x1b" not in err
+    assert "a\\nb\\x1e\\x1b[31m" in _one_error_line(err)

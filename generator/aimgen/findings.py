@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
+from aimgen.console import one_line
 from aimgen.secrets import redact
 
 ERROR = "error"
@@ -21,7 +22,7 @@ class Finding:
 
     def line(self) -> str:
         where = self.file + (f": {self.path}" if self.path else "")
-        return redact(f"{self.level}[{self.code}] {where}: {self.message}")
+        return one_line(redact(f"{self.level}[{self.code}] {where}: {self.message}"))
 
     def as_dict(self) -> dict:
         # Reports go to stdout and into CI logs: a schema message may quote a checked value, so redact it.
