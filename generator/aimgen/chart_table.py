@@ -116,11 +116,16 @@ def gpu_precision_rule() -> dict:
 
 
 def render_schema(current: str) -> str:
-    """values.schema.json with its generated enums brought up to date; everything else as written by hand."""
+    """values.schema.json with its generated enums and credential patterns (aimgen.secrets) brought up to date;
+    everything else as written by hand."""
+    from aimgen.secrets import schema_patterns
+
     schema = json.loads(current)
     for name, values in schema_enums().items():
         schema["definitions"][name]["enum"] = values
     schema["definitions"]["gpuRunsPrecision"] = gpu_precision_rule()
+    for name, refused in schema_patterns().items():
+        schema["definitions"][name]["not"] = refused
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 

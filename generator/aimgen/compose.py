@@ -126,6 +126,17 @@ def _check_engine(runtime, args: dict, env: dict, profile, where: tuple[str, str
         raise InvalidInput(f"{first.path}: {first.message}{more}", file=first.file)
 
 
+def _refuse_secrets(argv: tuple[str, ...], env: dict, profile) -> None:
+    """The last look before argv and env reach a manifest: recipe loading already refuses credentials, this also
+    covers runtime defaults and planned args (the chart's schema applies the same rule to its values)."""
+    from aimgen import secrets
+
+    problem = secrets.argv_problem(argv) or next(
+        (m for k, v in sorted(env.items()) if (m := secrets.env_problem(k, v))), None)
+    if problem:
+        raise InvalidInput(problem, file=profile.location if profile else "planned profile")
+
+
 def _runtime_spec(runtime, gfx: str, port: int | None = None, multinode: bool = False) -> RuntimeSpec:
     image = runtime.image_for(gfx)
     # A multi-node runtime is its own object: its workerSpec must not change the runtime single-node models use.
@@ -216,6 +227,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
                                   port)
         flags = {**flags, **rendezvous_flags(shape, "head")}
     argv = engine_args(runtime, model_path or checkpoint, flags, port)
+    _refuse_secrets(argv, env, profile)
     weights = int(the_plan.weights_bytes)
     # The cache holds the checkpoint as published (bf16 files that vLLM quantizes at load, DeepSeek's MTP layer);
     # start-up reads it all, so both the claim and the startup probe are sized to it.

@@ -2,16 +2,30 @@
 
 On a terminal messages are human lines (coloured unless NO_COLOR is set); elsewhere (CI logs, pods)
 they are JSON lines with stable keys: ts, level, event, message and any fields. AIMGEN_LOG_FORMAT
-(text|json) overrides the choice. Secrets never reach here: callers pass no tokens.
+(text|json) overrides the choice. Callers pass no tokens; every line is still redacted (aimgen.secrets) so that
+a credential inside a URL or an error text from a library never reaches a log.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from typing import Any, TextIO
+
+from aimgen.secrets import redact
+
+# Control characters and line separators that a file name, a YAML key or a remote's error text may carry: a
+# message stays one line (str.splitlines() splits on \x1c-\x1e, \x85, \u2028 too) and cannot drive the terminal.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """text with every control character and line break written as an escape (\\n, \\x1b, ...)."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
 
 _COLOURS = {"error": "\033[31m", "warning": "\033[33m", "info": "", "debug": "\033[2m"}
 _RESET = "\033[0m"
@@ -37,6 +51,8 @@ class Console:
         return "text" if self.is_terminal else "json"
 
     def emit(self, level: str, event: str, message: str = "", **fields: Any) -> None:
+        message = redact(message)
+        fields = {k: redact(v) if isinstance(v, str) else v for k, v in fields.items()}
         if self.format() == "json":
             now = time.time()  # one reading: seconds and milliseconds of the same instant
             record = {
@@ -50,8 +66,8 @@ class Console:
             record.update((k, v) for k, v in fields.items() if k not in record)
             self.stream.write(json.dumps(record, default=str, sort_keys=False) + "\n")
         else:
-            text = message or event
-            extra = " ".join(f"{k}={v}" for k, v in fields.items())
+            text = one_line(message or event)
+            extra = one_line(" ".join(f"{k}={v}" for k, v in fields.items()))
             line = f"{text} {extra}".rstrip() if extra else text
             if level in ("error", "warning"):
                 line = f"{level}: {line}"

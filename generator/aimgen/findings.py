@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
+from aimgen.console import one_line
+from aimgen.secrets import redact
+
 ERROR = "error"
 WARNING = "warning"
 
@@ -19,10 +22,11 @@ class Finding:
 
     def line(self) -> str:
         where = self.file + (f": {self.path}" if self.path else "")
-        return f"{self.level}[{self.code}] {where}: {self.message}"
+        return one_line(redact(f"{self.level}[{self.code}] {where}: {self.message}"))
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        # Reports go to stdout and into CI logs: a schema message may quote a checked value, so redact it.
+        return {k: redact(v) if isinstance(v, str) else v for k, v in asdict(self).items()}
 
 
 def has_errors(findings: Iterable[Finding]) -> bool:

@@ -18,6 +18,15 @@ def write_artifact(text: str, out: str | None) -> None:
     target = Path(out)
     if target.is_dir():
         raise InvalidInput("output path is a directory; give a file name", file=str(target), path="-o")
+    if target.exists() and not target.is_file():
+        # /dev/null, /dev/stdout, a FIFO: written through. Replacing the node atomically would, as root,
+        # swap /dev/null for a plain file.
+        try:
+            with open(target, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write output: {exc.strerror}", file=str(target), path="-o") from None
+        return
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,7 @@ from aimgen.cache.layout import check_repo_path
 from aimgen.cache.lease import Lease, LeaseLost
 from aimgen.cache.retry import RetryPolicy
 from aimgen.cache.transfer import DigestMismatch, PartialWriter
+from aimgen import secrets
 from aimgen.console import console
 from aimgen.errors import AimgenError, EnvironmentProblem, InvalidInput
 
@@ -119,10 +120,11 @@ class Remote:
 
     # --- errors ------------------------------------------------------------------------------------------------
     def redact(self, text: str) -> str:
-        return text.replace(self.token, "***") if self.token else text
+        return secrets.redact(text.replace(self.token, "***") if self.token else text)
 
     def where(self) -> str:
-        return self.endpoint or "https://huggingface.co"
+        """The endpoint as messages print it: an HF_ENDPOINT like http://user:hf_...@mirror loses its credentials."""
+        return secrets.redact_url(self.endpoint) or "https://huggingface.co"
 
     def _first_line(self, exc: BaseException) -> str:
         text = self.redact(str(exc)).strip()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from aimgen import paths
 from aimgen.errors import InvalidInput
 from aimgen.loading import load_checked, read_text
+from aimgen.yamlio import load_json
 
 
 @dataclass(frozen=True)
@@ -93,32 +93,23 @@ def model_from_config(model_id: str, config_path: Path) -> CatalogModel:
 
 def model_from_config_text(model_id: str, text: str, source: str, *, revision: str | None = None,
                           published: dict[str, Any] | None = None) -> CatalogModel:
-    """The model a config.json describes. `text` may come from a remote: every field the planner reads is checked
-    here (by the planner's own reader), so a hostile file gives one line naming `source` and the field."""
-    from aimgen.planning.arch import arch_from_config  # the planner imports this module
+    """The model a config.json describes. `text` may come from a remote or a file: it is read under the input limits
+    (yamlio.load_json) and every field the planner reads is checked here by the planner's own reader
+    (planning/arch.py), so a hostile file gives one line naming `source` and the field."""
+    from aimgen.planning.arch import arch_from_config, flatten_config  # the planner imports this module
 
     if len(text) > MAX_CONFIG_BYTES:
         raise InvalidInput(f"{len(text)} characters is not a config.json (at most {MAX_CONFIG_BYTES})", file=source)
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"line {exc.lineno}: not valid JSON: {exc.msg}", file=source) from None
-    except RecursionError:
-        raise InvalidInput("not valid JSON: nested too deeply", file=source) from None
+    config = load_json(text, source)
     if not isinstance(config, dict):
         raise InvalidInput("expected a JSON object (a Hugging Face config.json)", file=source)
     try:
         arch = arch_from_config(config)
     except InvalidInput as exc:
         raise InvalidInput(exc.message, file=source, path=exc.path) from None
-    # Multimodal configs nest the language model's shape under text_config.
-    text_config = config.get("text_config")
-    if isinstance(text_config, dict) and "num_hidden_layers" not in config:
-        config = {**config, **text_config}
-    precision = "fp16" if arch.dtype == "fp16" else "bf16"
-    if arch.quantization is not None:
-        precision = arch.quantization.precision
+    # The checkpoint's precision: its quantization_config, else its dtype (fp32 checkpoints are served in bf16).
+    precision = arch.quantization.precision if arch.quantization else ("fp16" if arch.dtype == "fp16" else "bf16")
     return CatalogModel(
-        id=model_id, config=config, revision=revision, native_precision=precision, published=dict(published or {}),
-        in_catalog=False
+        id=model_id, config=flatten_config(config), revision=revision, native_precision=precision,
+        published=dict(published or {}), in_catalog=False
     )

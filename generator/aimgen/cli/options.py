@@ -22,7 +22,7 @@ Api = Annotated[str, typer.Option("--api", help="KServe API: isvc (InferenceServ
 Router = Annotated[str, typer.Option("--router", help="llmisvc routing: scheduler (llm-d endpoint picker, InferencePool, HTTPRoute, Gateway) | none (no router objects).")]
 Disaggregate = Annotated[bool, typer.Option("--disaggregate", help="llmisvc: split prefill from decode with the model's cited P/D configuration (refused where none is cited).")]
 Features = Annotated[Optional[List[str]], typer.Option("--feature", help="Switch on a feature the model's recipe documents: tool-calling | reasoning | spec-decoding (repeatable).")]
-MaxModelLen = Annotated[Optional[int], typer.Option("--max-model-len", min=256, help="Context length to serve (never above the model's maximum).")]
+MaxModelLen = Annotated[Optional[int], typer.Option("--max-model-len", min=256, max=2**31 - 1, help="Context length to serve (never above the model's maximum).")]
 
 
 def check_api(api: str, router: str, disaggregate: bool) -> None:

@@ -44,12 +44,12 @@ def import_cmd(
         return
     from aimgen.catalog.gpus import load_gpus
     from aimgen.catalog.models import load_models
-    from aimgen.loading import read_text
+    from aimgen.loading import read_stream, read_text
     from aimgen.recipes.seed_import import convert_seed
     from aimgen.yamlio import load_with_lines
 
     source = "<stdin>" if file == "-" else file
-    text = sys.stdin.read() if file == "-" else read_text(Path(file), "seed recipe")
+    text = read_stream(sys.stdin, source) if file == "-" else read_text(Path(file), "seed recipe")
     data, _ = load_with_lines(text, source)
     result = _converted(lambda: convert_seed(data, gpus=load_gpus(), models=load_models(), source=source, gpu=gpu), source)
     _emit([result.recipe], result.findings, out, source)
@@ -75,11 +75,15 @@ def _emit(recipes: list[dict], findings, out: Optional[str], source: str) -> Non
     from aimgen.errors import UsageError
     from aimgen.loading import InvalidDocument
     from aimgen.output import write_artifact
-    from aimgen.recipes.load import recipe_path
+    from aimgen.recipes.load import recipe_path, secret_findings
     from aimgen.schema_check import check
     from aimgen.yamlio import dump
 
     for recipe in recipes:
+        # Credentials are never copied, whichever importer read them (the seed importer names the seed's field).
+        leaked = secret_findings(recipe, source, {})
+        if leaked:
+            raise InvalidDocument(leaked)
         problems = check(recipe, "recipe", "<imported recipe>")
         if problems:  # our bug, not the user's: say so rather than emit an invalid file
             raise InvalidDocument(problems)
@@ -100,13 +104,13 @@ def _import_aim(file: str, out: Optional[str]) -> None:
     from aimgen.catalog.gpus import load_gpus
     from aimgen.catalog.models import load_models
     from aimgen.errors import InvalidInput
-    from aimgen.loading import read_text
+    from aimgen.loading import read_stream, read_text
     from aimgen.recipes.aim_import import convert_aim
     from aimgen.yamlio import load_with_lines
 
     root = Path(file)
     if file == "-":
-        docs = [("<stdin>", load_with_lines(sys.stdin.read(), "<stdin>")[0])]
+        docs = [("<stdin>", load_with_lines(read_stream(sys.stdin, "<stdin>"), "<stdin>")[0])]
     elif root.is_dir():
         # model profiles only: general/ holds model-independent defaults, custom/ examples for users to copy
         files = sorted(p for p in root.rglob("*.yaml") if not {"general", "custom"} & set(p.relative_to(root).parts))

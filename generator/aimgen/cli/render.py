@@ -14,6 +14,7 @@ from aimgen.cli.main import app
 from aimgen.console import console
 from aimgen.errors import InvalidInput, UsageError
 
+MAX_REPLICAS = 2**31 - 1  # replica counts are int32 in the Kubernetes API
 Output = Annotated[Optional[str], typer.Option("-o", "--output", help="Write here instead of stdout ('-' is stdout).")]
 
 
@@ -25,8 +26,9 @@ def _autoscale(value: str | None) -> tuple[int, int] | None:
         bounds = (int(lo), int(hi))
     except ValueError:
         bounds = None
-    if not sep or bounds is None or bounds[0] < 0 or bounds[1] < max(1, bounds[0]):
-        raise UsageError(f"--autoscale {value!r}: expected MIN:MAX with 0 <= MIN <= MAX and MAX >= 1, e.g. 1:4")
+    if not sep or bounds is None or bounds[0] < 0 or bounds[1] < max(1, bounds[0]) or bounds[1] > MAX_REPLICAS:
+        raise UsageError(f"--autoscale {value!r}: expected MIN:MAX with 0 <= MIN <= MAX, 1 <= MAX <= {MAX_REPLICAS}, "
+                         "e.g. 1:4")
     return bounds
 
 

@@ -14,6 +14,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from aimgen.secrets import redact_url
+
 REQUEST_TIMEOUT_S = 10.0
 USER_AGENT = "aimgen-endpoint"
 
@@ -37,10 +39,10 @@ def _request(url: str, *, body: dict | None = None, timeout: float = REQUEST_TIM
         return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 - the URL is the operator's endpoint
     except urllib.error.HTTPError as exc:
         detail = exc.read(300).decode("utf-8", "replace").strip().replace("\n", " ")
-        raise _HttpFailure(f"HTTP {exc.code} from {url}" + (f": {detail}" if detail else "")) from None
+        raise _HttpFailure(f"HTTP {exc.code} from {redact_url(url)}" + (f": {detail}" if detail else "")) from None
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise _HttpFailure(f"{url} unreachable: {reason}") from None
+        raise _HttpFailure(f"{redact_url(url)} unreachable: {reason}") from None
 
 
 def _get_json(url: str, timeout: float = REQUEST_TIMEOUT_S) -> Any:
@@ -49,14 +51,14 @@ def _get_json(url: str, timeout: float = REQUEST_TIMEOUT_S) -> Any:
     try:
         return json.loads(raw)
     except ValueError:
-        raise _HttpFailure(f"{url} did not return JSON: {raw[:80]!r}") from None
+        raise _HttpFailure(f"{redact_url(url)} did not return JSON: {raw[:80]!r}") from None
 
 
 def _models(base: str, timeout: float = REQUEST_TIMEOUT_S) -> list[str]:
     doc = _get_json(f"{base}/v1/models", timeout)
     data = doc.get("data") if isinstance(doc, dict) else None
     if not isinstance(data, list):
-        raise _HttpFailure(f"{base}/v1/models has no 'data' list")
+        raise _HttpFailure(f"{redact_url(base)}/v1/models has no 'data' list")
     return [str(m.get("id")) for m in data if isinstance(m, dict) and m.get("id")]
 
 
@@ -75,7 +77,7 @@ def wait(url: str, timeout: float = 600.0, *, health_path: str = "/health", init
             models = _models(base, timeout=min(REQUEST_TIMEOUT_S, max(deadline - clock(), 0.1)))
             if models:
                 return Outcome(True, f"ready after {attempts} attempt(s): serving {', '.join(models)}")
-            last = f"{base}/v1/models lists no model yet"
+            last = f"{redact_url(base)}/v1/models lists no model yet"
         except _HttpFailure as exc:
             last = str(exc)
         remaining = deadline - clock()

@@ -13,7 +13,6 @@ The environment contract matches AMD AIM images:
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 from dataclasses import dataclass, field, replace
@@ -81,10 +80,12 @@ class LaunchRequest:
 def parse_engine_args(text: str) -> dict[str, Any]:
     if not text.strip():
         return {}
+    from aimgen.yamlio import load_json
+
     try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise InvalidInput(f"AIM_ENGINE_ARGS is not JSON ({exc}); expected an object such as "
+        value = load_json(text, "AIM_ENGINE_ARGS")  # bounded: size and nesting, like every other input
+    except InvalidInput as exc:
+        raise InvalidInput(f"AIM_ENGINE_ARGS: {exc.message}; expected an object such as "
                            '{"max-model-len": 8192, "enforce-eager": true}') from None
     if not isinstance(value, dict):
         raise InvalidInput("AIM_ENGINE_ARGS must be a JSON object of flag names to values")

@@ -13,6 +13,10 @@ from aimgen.errors import InvalidInput
 
 PRECISIONS_16 = ("bf16", "fp16")
 _TORCH_DTYPES = {"bfloat16": "bf16", "float16": "fp16", "half": "fp16", "float32": "fp32", "float": "fp32"}
+# config.json integers are int32 in the engines that read them; no released model has more than a few hundred
+# layers, and the planner builds per-layer tables.
+MAX_CONFIG_INT = 2**31 - 1
+MAX_LAYERS = 10_000
 # Families whose sliding_window (without layer_types) applies to every layer.
 _ALL_LAYERS_SLIDING = ("mistral", "mixtral")
 # Families whose q/k/v projections carry a bias even without attention_bias in the config.
@@ -118,6 +122,12 @@ def _bad(key: str, message: str) -> InvalidInput:
     return InvalidInput(f"{key} {message}", path=f"config.{key}")
 
 
+def _show(value: Any) -> str:
+    """A config value as a message quotes it: short, one line (a hostile file may hold megabytes in one field)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -127,7 +137,10 @@ def _int(cfg: Mapping[str, Any], key: str, *, minimum: int = 1) -> int:
         raise _bad(key, "is missing: the planner needs it to size the model")
     value = cfg[key]
     if not _is_int(value) or value < minimum:
-        raise _bad(key, f"must be an integer >= {minimum}, got {value!r}")
+        raise _bad(key, f"must be an integer >= {minimum}, got {_show(value)}")
+    limit = MAX_LAYERS if key == "num_hidden_layers" else MAX_CONFIG_INT
+    if value > limit:
+        raise _bad(key, f"must be at most {limit:,}, got {_show(value)}")
     return value
 
 
@@ -150,11 +163,11 @@ def _bool(cfg: Mapping[str, Any], key: str, default: bool = False) -> bool:
     if value is None:
         return default
     if not isinstance(value, bool):
-        raise _bad(key, f"must be true or false, got {value!r}")
+        raise _bad(key, f"must be true or false, got {_show(value)}")
     return value
 
 
-def _flatten(config: Mapping[str, Any]) -> dict[str, Any]:
+def flatten_config(config: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(config, Mapping):
         raise InvalidInput(f"a model config must be a JSON object, got {type(config).__name__}", path="config")
     cfg = dict(config)
@@ -162,6 +175,9 @@ def _flatten(config: Mapping[str, Any]) -> dict[str, Any]:
     # Multimodal configs keep the language model under text_config; its keys win over the wrapper's.
     if isinstance(text, Mapping):
         cfg = {**cfg, **text}
+    elif text is not None:
+        raise _bad("text_config", f"must be an object (the language model's config.json fields), got "
+                                  f"{type(text).__name__}")
     return cfg
 
 
@@ -169,7 +185,7 @@ def _dtype(cfg: Mapping[str, Any]) -> str:
     raw = cfg.get("torch_dtype", cfg.get("dtype")) or "bfloat16"
     if not isinstance(raw, str) or raw.removeprefix("torch.") not in _TORCH_DTYPES:
         key = "torch_dtype" if "torch_dtype" in cfg else "dtype"
-        raise _bad(key, f"must be one of {', '.join(_TORCH_DTYPES)}, got {raw!r}")
+        raise _bad(key, f"must be one of {', '.join(_TORCH_DTYPES)}, got {_show(raw)}")
     return _TORCH_DTYPES[raw.removeprefix("torch.")]
 
 
@@ -195,7 +211,7 @@ def _moe(cfg: Mapping[str, Any], model_type: str, num_layers: int) -> tuple[MoE 
     step = _opt_int(cfg, "decoder_sparse_step") or 1
     dense_only = cfg.get("mlp_only_layers") or []
     if not isinstance(dense_only, list) or not all(_is_int(i) for i in dense_only):
-        raise _bad("mlp_only_layers", f"must be a list of layer indices, got {dense_only!r}")
+        raise _bad("mlp_only_layers", f"must be a list of layer indices, got {_show(dense_only)}")
     layers = tuple(
         i >= first_dense and i % freq == 0 and (i + 1) % step == 0 and i not in dense_only
         for i in range(num_layers)
@@ -236,7 +252,7 @@ def _windows(cfg: Mapping[str, Any], model_type: str, num_layers: int,
     notes: list[str] = []
     if layer_types is not None:
         if not isinstance(layer_types, list) or not all(isinstance(t, str) for t in layer_types):
-            raise _bad("layer_types", f"must be a list of strings, got {layer_types!r}")
+            raise _bad("layer_types", f"must be a list of strings, got {_show(layer_types)}")
         if len(layer_types) != num_layers:
             raise _bad("layer_types", f"lists {len(layer_types)} layers but num_hidden_layers is {num_layers}")
         if "sliding_attention" in layer_types and _opt_int(cfg, "sliding_window") is None:
@@ -262,7 +278,7 @@ def _block(qc: Mapping[str, Any]) -> tuple[int, int] | None:
     if block is None:
         return None
     if not isinstance(block, list) or len(block) != 2 or not all(_is_int(b) and b > 0 for b in block):
-        raise _bad("quantization_config.weight_block_size", f"must be two positive integers, got {block!r}")
+        raise _bad("quantization_config.weight_block_size", f"must be two positive integers, got {_show(block)}")
     return (block[0], block[1])
 
 
@@ -271,7 +287,7 @@ def _group(qc: Mapping[str, Any], key: str = "group_size") -> int | None:
     if value is None or value == -1:  # -1: one scale per output channel
         return None
     if not _is_int(value) or value <= 0:
-        raise _bad(f"quantization_config.{key}", f"must be a positive integer or -1, got {value!r}")
+        raise _bad(f"quantization_config.{key}", f"must be a positive integer or -1, got {_show(value)}")
     return value
 
 
@@ -280,7 +296,7 @@ def _bits_precision(bits: Any, key: str) -> str:
         return "int4"
     if bits == 8:
         return "int8"
-    raise _bad(key, f"must be 4 or 8 bits for the planner, got {bits!r}")
+    raise _bad(key, f"must be 4 or 8 bits for the planner, got {_show(bits)}")
 
 
 def _scope(qc: Mapping[str, Any]) -> str | None:
@@ -309,7 +325,7 @@ def _compressed_tensors(qc: Mapping[str, Any]) -> Quantization:
     if kind == "int":
         return Quantization(_bits_precision(bits, "quantization_config.num_bits"), "compressed-tensors",
                             group_size=_group(weights), scope=_scope(qc))
-    raise _bad("quantization_config.config_groups", f"has an unsupported weight scheme {kind!r} x {bits!r} bits")
+    raise _bad("quantization_config.config_groups", f"has an unsupported weight scheme {_show(kind)} x {_show(bits)} bits")
 
 
 def _quark(qc: Mapping[str, Any]) -> Quantization:
@@ -320,7 +336,7 @@ def _quark(qc: Mapping[str, Any]) -> Quantization:
     if not isinstance(weight, Mapping):
         raise _bad("quantization_config.global_quant_config", "must give a weight spec (dtype, group_size)")
     dtype = str(weight.get("dtype", "")).lower()
-    scope = "mlp" if any(isinstance(m, str) and "self_attn" in m for m in qc.get("exclude") or []) else None
+    scope = _scope(qc)
     if dtype.startswith("fp8"):
         return Quantization("fp8", "quark", scope=scope)
     if dtype in ("fp4", "mxfp4"):
@@ -329,7 +345,7 @@ def _quark(qc: Mapping[str, Any]) -> Quantization:
         return Quantization("int4", "quark", group_size=_group(weight), scope=scope)
     if dtype in ("int8", "uint8"):
         return Quantization("int8", "quark", group_size=_group(weight), scope=scope)
-    raise _bad("quantization_config.global_quant_config.weight.dtype", f"{dtype!r} is not fp8, fp4, int4 or int8")
+    raise _bad("quantization_config.global_quant_config.weight.dtype", f"{_show(dtype)} is not fp8, fp4, int4 or int8")
 
 
 _FP8_METHODS = ("fp8", "fbgemm_fp8", "ptpc_fp8", "modelopt", "fp8_per_tensor", "fp8_per_channel", "fp8_per_block")
@@ -343,14 +359,14 @@ def quantization_from_config(qc: Any) -> Quantization | None:
     if qc is None:
         return None
     if not isinstance(qc, Mapping):
-        raise _bad("quantization_config", f"must be an object, got {qc!r}")
+        raise _bad("quantization_config", f"must be an object, got {_show(qc)}")
     method = qc.get("quant_method")
     if not isinstance(method, str):
-        raise _bad("quantization_config.quant_method", f"is missing or not a string: {method!r}")
+        raise _bad("quantization_config.quant_method", f"is missing or not a string: {_show(method)}")
     method = method.lower()
     if method in _FP8_METHODS:
         if method == "modelopt" and "fp8" not in str(qc.get("quant_algo", "")).lower():
-            raise InvalidInput(f"quantization_config: modelopt {qc.get('quant_algo')!r} weights have no AMD Instinct "
+            raise InvalidInput(f"quantization_config: modelopt {_show(qc.get('quant_algo'))} weights have no AMD Instinct "
                                "kernels; use an FP8, MXFP4 or BF16 checkpoint", path="config.quantization_config")
         return Quantization("fp8", method, weight_block_size=_block(qc), scope=_scope(qc))
     if method in _MXFP4_METHODS:
@@ -365,18 +381,18 @@ def quantization_from_config(qc: Any) -> Quantization | None:
     if method == "quark":
         return _quark(qc)
     raise _bad("quantization_config.quant_method",
-               f"{method!r} is not supported by the planner; supported: {', '.join(SUPPORTED_QUANT_METHODS)}")
+               f"{_show(method)} is not supported by the planner; supported: {', '.join(SUPPORTED_QUANT_METHODS)}")
 
 
 def arch_from_config(config: Mapping[str, Any]) -> ModelArch:
     """Read the planner's view of a model from its config.json; InvalidInput names the key that is wrong."""
-    cfg = _flatten(config)
+    cfg = flatten_config(config)
     model_type = cfg.get("model_type") or "unknown"
     if not isinstance(model_type, str):
-        raise _bad("model_type", f"must be a string, got {model_type!r}")
+        raise _bad("model_type", f"must be a string, got {_show(model_type)}")
     architectures = cfg.get("architectures") or []
     if not isinstance(architectures, list) or not all(isinstance(a, str) for a in architectures):
-        raise _bad("architectures", f"must be a list of class names, got {architectures!r}")
+        raise _bad("architectures", f"must be a list of class names, got {_show(architectures)}")
     num_layers = _int(cfg, "num_hidden_layers")
     hidden = _int(cfg, "hidden_size")
     heads = _int(cfg, "num_attention_heads")

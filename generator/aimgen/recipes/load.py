@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from aimgen import paths
+from aimgen import paths, secrets
 from aimgen.catalog.compat import runnable
 from aimgen.catalog.gpus import load_gpus
 from aimgen.catalog.models import load_models
-from aimgen.findings import ERROR, Finding
+from aimgen.findings import ERROR, Finding, json_path
 from aimgen.loading import InvalidDocument, load_checked
 from aimgen.recipes.model import Profile
 from aimgen.yamlio import line_of
@@ -68,8 +69,27 @@ def cross_check(profiles: list[Profile], file: str, lines: dict) -> list[Finding
     return findings
 
 
+def secret_findings(data: Any, file: str, lines: dict) -> list[Finding]:
+    """Credentials in a recipe: token-named flags and env names (with any value) and token-shaped text anywhere."""
+    found: list[tuple[tuple, str]] = []
+    profiles = data.get("profiles") if isinstance(data, dict) else None  # screened before the schema check
+    for i, p in enumerate(profiles if isinstance(profiles, list) else []):
+        args, env = (p.get("args"), p.get("env")) if isinstance(p, dict) else (None, None)
+        found += [(("profiles", i, *where.split(".", 1)), message) for where, message in
+                  secrets.args_env_problems(args if isinstance(args, dict) else {}, env if isinstance(env, dict) else {})]
+    flagged = {path[:4] for path, _ in found}
+    found += [(path, f"a token-shaped value or a URL with a password is refused; {secrets.INSTEAD}")
+              for path in secrets.secret_paths(data) if path[:4] not in flagged]
+    out = []
+    for path, message in found:
+        line = line_of(lines, path)
+        out.append(Finding(ERROR, "SECRET", f"{file}:{line}" if line else file, json_path(path), message))
+    return out
+
+
 def load_recipe(path: Path) -> list[Profile]:
-    data, lines = load_checked(path, "recipe", "recipe")
+    # Secrets first: a schema message may quote the value it refuses.
+    data, lines = load_checked(path, "recipe", "recipe", screen=secret_findings)
     profiles = profiles_from(data, str(path))
     findings = cross_check(profiles, str(path), lines)
     if findings:

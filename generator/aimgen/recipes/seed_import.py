@@ -19,7 +19,7 @@ model catalogs are passed in, nothing is read or written here.
 from __future__ import annotations
 
 import copy
-import json
+import math
 import re
 import shlex
 from dataclasses import dataclass
@@ -30,8 +30,10 @@ from aimgen.catalog.gpus import Gpu
 from aimgen.catalog.models import CatalogModel
 from aimgen.constants import METRICS
 from aimgen.errors import InvalidInput
-from aimgen.findings import ERROR, WARNING, Finding
+from aimgen import secrets
+from aimgen.findings import ERROR, WARNING, Finding, json_path
 from aimgen.loading import InvalidDocument
+from aimgen.yamlio import load_json
 from aimgen.recipes.lint import (ENGINE_ENV_PREFIXES, PP_FLAGS, QUICK_REDUCE_ENV, REMOVED_VLLM_ENV, REMOVED_VLLM_FLAGS,
                                  SERVER_FLAGS, TP_FLAGS)
 
@@ -39,6 +41,8 @@ MODEL_ID = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[-A-Za-z0-9_.]+$")
 FLAG_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 GPU_COUNTS = (1, 2, 4, 8, 16, 32)
+# `--compilation-config.pass_config.x=v` nests one level per dot; real engine configs go three or four deep.
+MAX_DOTTED_DEPTH = 16
 
 PRECISION_ALIASES = {
     "bf16": "bf16", "bfloat16": "bf16",
@@ -92,18 +96,24 @@ def _text(value: Any) -> str:
 def _scalar(raw: str) -> Any:
     """A CLI value as the recipe stores it: int, float, JSON object, or the string itself."""
     text = raw.strip()
-    if re.fullmatch(r"[+-]?\d+", text):
+    if re.fullmatch(r"[+-]?\d{1,18}", text):  # longer digit strings are no engine setting: kept as text
         return int(text)
-    if re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)", text):
+    if re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][+-]?\d+)", text) and math.isfinite(float(text)):
         return float(text)
     if text.startswith("{"):
         try:
-            parsed = json.loads(text)
-        except ValueError:
+            parsed = load_json(text, "")  # bounded: a 5,000-deep object stays the string it was
+        except InvalidInput:
             return raw
         if isinstance(parsed, dict):
             return parsed
     return raw
+
+
+def _short(value: Any) -> str:
+    """A user's value as a message quotes it: one line, at most 60 characters."""
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 def _flag_name(raw: str) -> str:
@@ -147,7 +157,7 @@ def _tokens(raw: Any, where: str, report: _Report) -> list[str] | None:
             try:
                 tokens.extend(shlex.split(item))
             except ValueError as exc:
-                report.error(f"{where}[{i}]", f"cannot split {item!r} into arguments ({exc})")
+                report.error(f"{where}[{i}]", f"cannot split {_short(item)} into arguments ({exc})")
                 return None
         else:
             tokens.append(_text(item))
@@ -160,11 +170,11 @@ def _args_from_tokens(tokens: list[str], where: str, skip_values: set[str], repo
     while i < len(tokens) and (tokens[i] in LAUNCH_WORDS or tokens[i] in skip_values):
         i += 1  # a pasted command line: `vllm serve <model>` is rendered by aimgen
     if i:
-        report.warn(where, f"dropped {' '.join(tokens[:i])!r}: the command and model are rendered by aimgen")
+        report.warn(where, f"dropped {_short(' '.join(tokens[:i]))}: the command and model are rendered by aimgen")
     while i < len(tokens):
         tok = tokens[i]
         if not tok.startswith("-") or re.fullmatch(r"-\d.*", tok):
-            report.error(where, f"value {tok!r} does not follow a flag; write each flag as '--name value'")
+            report.error(where, f"value {_short(tok)} does not follow a flag; write each flag as '--name value'")
             return None
         opt_level = re.fullmatch(r"-O=?(\w+)", tok)
         if opt_level:  # vLLM's -O3 / -O=3 shorthand
@@ -179,7 +189,7 @@ def _args_from_tokens(tokens: list[str], where: str, skip_values: set[str], repo
             value = _scalar(tokens[i + 1])
             i += 2
             if i < len(tokens) and not tokens[i].startswith("-"):
-                report.error(where, f"flag {name} has several values ({tokens[i - 1]!r}, {tokens[i]!r}); the recipe format holds one value per flag")
+                report.error(where, f"flag {name} has several values ({_short(tokens[i - 1])}, {_short(tokens[i])}); the recipe format holds one value per flag")
                 return None
         else:
             value = True
@@ -196,6 +206,9 @@ def _arg_pairs(raw: Any, where: str, skip_values: set[str], report: _Report) -> 
         for key, value in raw.items():
             key_text = _text(key)
             name = key_text if key_text.startswith("-") else f"--{key_text}"
+            if problem := secrets.arg_problem(name, value):
+                report.error(f"{where}.{key_text}", problem)
+                return None
             if value is None:
                 value = True
             elif isinstance(value, list):
@@ -210,6 +223,9 @@ def _arg_pairs(raw: Any, where: str, skip_values: set[str], report: _Report) -> 
         return pairs
     if isinstance(raw, (list, str)):
         tokens = _tokens(raw, where, report)
+        if tokens is not None and (problem := secrets.argv_problem(tokens)):
+            report.error(where, problem)  # before any message that would quote a token
+            return None
         return None if tokens is None else _args_from_tokens(tokens, where, skip_values, report)
     report.error(where, f"args must be a list of CLI strings or a mapping, got {type(raw).__name__}")
     return None
@@ -223,12 +239,16 @@ def _normalise_args(pairs: list[tuple[str, Any]], gpus: int, backend: str, where
             head = _flag_name(raw_name.split(".", 1)[0])
             dotted = raw_name.lstrip("-").split(".", 1)[1]
             if not FLAG_NAME.match(head) or not all(dotted.split(".")):
-                report.error(where, f"cannot read flag {raw_name!r}")
+                report.error(where, f"cannot read flag {_short(raw_name)}")
+                return None
+            if dotted.count(".") >= MAX_DOTTED_DEPTH:
+                report.error(where, f"flag --{head} sets a field {dotted.count('.') + 1} levels deep; engine JSON "
+                                    f"options nest at most {MAX_DOTTED_DEPTH} (write the option as one JSON value)")
                 return None
             _set_dotted(args, f"{head}.{dotted}", value)
             continue
         if not FLAG_NAME.match(name):
-            report.error(where, f"{raw_name!r} is not a valid flag name (letters, digits and dashes)")
+            report.error(where, f"{_short(raw_name)} is not a valid flag name (letters, digits and dashes)")
             return None
         if name in TP_FLAGS or name in PP_FLAGS:
             size = value if isinstance(value, int) and not isinstance(value, bool) else None
@@ -284,7 +304,10 @@ def _env(raw: Any, gpus: int, backend: str, where: str, entry: str, report: _Rep
     for name, value in items:
         name = _text(name).strip()
         if not ENV_NAME.match(name):
-            report.error(f"{where}.{name}", f"{name!r} is not a valid environment variable name (upper case, digits, _)")
+            report.error(f"{where}.{name}", f"{_short(name)} is not a valid environment variable name (upper case, digits, _)")
+            return None
+        if problem := secrets.env_problem(name, value):
+            report.error(f"{where}.{name}", problem)
             return None
         if backend == "vllm" and name in REMOVED_VLLM_ENV:
             report.warn(f"{where}.{name}", f"dropped for {entry}: current vLLM no longer reads {name}")
@@ -316,7 +339,7 @@ def _resolve_gpus(raw: Any, override: str | None, gpus: Mapping[str, Gpu], repor
         key = key.removeprefix("amd").removeprefix("instinct")
         if key in gpus:
             return gpus[key]
-        report.error(field, f"unknown hardware {name!r}; known GPUs: {', '.join(sorted(gpus))} (or pass --gpu)")
+        report.error(field, f"unknown hardware {_short(name)}; known GPUs: {', '.join(sorted(gpus))} (or pass --gpu)")
         return None
 
     if override:
@@ -345,14 +368,14 @@ def _precision(raw: Any, native: str | None, report: _Report) -> str | None:
         return chosen
     if key in PRECISION_ALIASES:
         return PRECISION_ALIASES[key]
-    report.error("precision", f"unknown precision {_text(raw)!r}; use one of: bf16, fp16, fp8, int8, int4, mxfp4")
+    report.error("precision", f"unknown precision {_short(_text(raw))}; use one of: bf16, fp16, fp8, int8, int4, mxfp4")
     return None
 
 
 def _model(hf_id: Any, models: Mapping[str, CatalogModel] | None, report: _Report) -> tuple[str | None, str | None]:
     """(catalog model, checkpoint): a seed that names a pre-quantized repo maps back to its catalog model."""
     if not isinstance(hf_id, str) or not MODEL_ID.match(hf_id.strip()):
-        report.error("huggingface_id", f"expected a Hugging Face id like org/name, got {hf_id!r}")
+        report.error("huggingface_id", f"expected a Hugging Face id like org/name, got {_short(hf_id)}")
         return None, None
     hf_id = hf_id.strip()
     if models is None or hf_id in models:
@@ -377,6 +400,10 @@ def convert_seed(
     report = _Report(source)
     if not isinstance(data, dict):
         raise InvalidInput(f"a seed recipe is a mapping with huggingface_id, hardware and vllm_serve; got {type(data).__name__}", file=source)
+    leaked = secrets.secret_paths(data)
+    if leaked:  # anywhere (recipe_id, a comment-like field, an arg): nothing of the seed is copied
+        raise InvalidInput(f"a token-shaped value or a URL with a password is refused; {secrets.INSTEAD}",
+                           file=source, path=json_path(leaked[0]))
 
     model, checkpoint = _model(data.get("huggingface_id"), models, report)
     known = (models or {}).get(model or "")
@@ -412,7 +439,7 @@ def convert_seed(
             where = f"{section}.{key}"
             count = _gpu_key(key)
             if count not in GPU_COUNTS:
-                report.error(where, f"cannot read a GPU count from {key!r}; use keys like 1_gpu, 2_gpu, 4_gpu, 8_gpu")
+                report.error(where, f"cannot read a GPU count from {_short(key)}; use keys like 1_gpu, 2_gpu, 4_gpu, 8_gpu")
                 continue
             if isinstance(entry, (list, str)):
                 entry = {"args": entry}
@@ -428,7 +455,7 @@ def convert_seed(
                 continue
             metric = _text(entry.get("metric", "latency")).lower()
             if metric not in METRICS:
-                report.error(f"{where}.metric", f"{metric!r} is not one of: {', '.join(METRICS)}")
+                report.error(f"{where}.metric", f"{_short(metric)} is not one of: {', '.join(METRICS)}")
                 continue
             pairs = _arg_pairs(entry.get("args"), f"{where}.args", skip_values, report)
             args = None if pairs is None else _normalise_args(pairs, count, backend, f"{where}.args", report)

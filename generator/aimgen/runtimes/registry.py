@@ -16,11 +16,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-import yaml
-
 from aimgen import paths
 from aimgen.errors import InvalidInput, UsageError
 from aimgen.findings import json_path
+from aimgen.loading import read_text
+from aimgen.yamlio import load_with_lines
 
 RUNTIME_FILE = "runtime.yaml"
 ENV_RUNTIMES_PATH = "AIMGEN_RUNTIMES_PATH"
@@ -120,12 +120,8 @@ def load_runtime(folder: Path) -> Runtime:
     import jsonschema
 
     file = folder / RUNTIME_FILE
-    try:
-        doc = yaml.safe_load(file.read_text())
-    except OSError as exc:
-        raise InvalidInput(f"cannot read: {exc.strerror}", file=str(file)) from None
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"not valid YAML: {exc}", file=str(file)) from None
+    # A runtime folder may be a user's own backend: read under the same limits as every other input.
+    doc, _ = load_with_lines(read_text(file, "runtime"), str(file))
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:

@@ -13,8 +13,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-import yaml
-
 from aimgen.errors import InvalidInput
 
 
@@ -125,10 +123,12 @@ _EMPTY_RENAMED = Renamed(MappingProxyType({}), MappingProxyType({}))
 
 @lru_cache(maxsize=16)
 def _load_renamed(path: str, mtime_ns: int) -> Renamed:
-    try:
-        doc = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"cannot read renamed map: {exc}", file=path) from None
+    from aimgen.loading import read_text
+    from aimgen.yamlio import load_with_lines
+
+    doc = load_with_lines(read_text(Path(path), "renamed map"), path)[0] or {}
+    if not isinstance(doc, dict):
+        raise InvalidInput("a renamed map is a mapping with flags: and env:", file=path)
     return Renamed(MappingProxyType(dict(doc.get("flags") or {})), MappingProxyType(dict(doc.get("env") or {})))
 
 

@@ -51,8 +51,8 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
     out: list[str] = []
     for item in inputs:
         path = Path(item)
-        if item == STDIN or path.is_file():
-            out.append(item)
+        if item == STDIN or path.is_file() or (path.exists() and not path.is_dir()):
+            out.append(item)  # a FIFO or device too: reading refuses it, as one finding
         elif path.is_dir():
             found = sorted(str(p) for p in {*path.rglob("*.yaml"), *path.rglob("*.yml")} if p.is_file())
             if not found:
@@ -64,14 +64,11 @@ def expand_inputs(inputs: Sequence[str]) -> list[str]:
 
 
 def _read(item: str, stdin: TextIO) -> str:
+    from aimgen.loading import read_stream, read_text
+
     if item == STDIN:
-        return stdin.read()
-    try:
-        return Path(item).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise AimgenError("not UTF-8 text", file=item) from None
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot read: {exc.strerror}", file=item) from None
+        return read_stream(stdin, "<stdin>")
+    return read_text(Path(item), "manifest")
 
 
 def _resolved_kube_version(requested: str | None) -> str | None:

@@ -60,6 +60,9 @@ def _syntax_line(exc: yaml.YAMLError) -> str:
 
 def load_yaml_documents(text: str, source: str) -> list[dict]:
     """Every non-empty document of a YAML stream, each a mapping; raises InvalidInput (one line) otherwise."""
+    from aimgen.yamlio import check_limits
+
+    check_limits(text, source)  # an alias bomb is refused before it is built (and before it is validated)
     try:
         loaded = list(yaml.load_all(text, Loader=_StrictLoader))
     except yaml.YAMLError as exc:
