@@ -83,7 +83,7 @@ def test_an_empty_no_color_does_not_disable_colour(monkeypatch):
 
 def test_cli_failure_is_one_json_line_on_stderr(monkeypatch, cli):
     monkeypatch.setenv("AIMGEN_LOG_FORMAT", "json")
-    code, out, err = cli("render", "no-such/model", "--gpu", "mi300x")
+    code, out, err = cli("render", "no-such-model", "--gpu", "mi300x")
     assert code != 0 and out == ""
     (line,) = err.splitlines()
     record = json.loads(line)

@@ -373,7 +373,7 @@ BAD_CLI = [
     ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--node-pool", "/etc/passwd"),
     ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--model-config", "/etc/passwd"),
     ("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--kube-version", "abc"),
-    ("explain", "nope/nope", "--gpu", "mi300x"),
+    ("explain", "nope", "--gpu", "mi300x"),
     ("recipes", "import", "/dev/null"),
     ("recipes", "import", "/etc"),
     ("recipes", "check", "/etc/passwd"),

@@ -91,7 +91,7 @@ def test_the_token_is_sent_to_the_hub_and_never_printed(hub, xdg, cli, monkeypat
     ({**CONFIG, "num_hidden_layers": "32"}, "num_hidden_layers"),
     ({**CONFIG, "quantization_config": ["fp8"]}, "quantization_config"),
     ({**CONFIG, "torch_dtype": {"x": 1}}, "torch_dtype"),
-    ("[" * 100_000, "not valid JSON"),
+    ("[" * 100_000, "nested deeper"),
     ("{not json", "not valid JSON"),
     ([1, 2], "JSON object"),
     (b"\xff\xfe{}", "UTF-8"),
