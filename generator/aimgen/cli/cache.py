@@ -55,6 +55,17 @@ def _released_on_sigterm():
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextmanager
+def _cache_io(cache_dir: Path | None):
+    """A read-only, full or foreign-owned volume is the environment's problem (exit 4, one line), not a crash."""
+    try:
+        yield
+    except OSError as exc:
+        from aimgen.cache.fsutil import os_problem
+
+        raise os_problem(exc, _layout(cache_dir).root) from None
+
+
 def _emit_json(value) -> None:
     typer.echo(json.dumps(value, indent=2, sort_keys=True))
 
@@ -87,7 +98,7 @@ def prefetch_cmd(
         local_dir=local_dir, allow_patterns=tuple(allow_pattern), exclude_patterns=tuple(exclude_pattern),
         allow_pickle=allow_pickle, timeout=timeout, retries=retries, workers=workers, lease_ttl=lease_ttl,
         token_file=token_file, endpoint=endpoint, check_digest=not no_digest)
-    with _released_on_sigterm():
+    with _released_on_sigterm(), _cache_io(options.cache_dir):
         result = prefetch(options)
     rate = result.downloaded_bytes / result.elapsed_s if result.elapsed_s > 0 else 0
     how = "warm: already complete" if result.warm else f"fetched {human_bytes(result.downloaded_bytes)}"
@@ -109,7 +120,8 @@ def list_cmd(
     from aimgen.cache.manage import entries
 
     _check_format(fmt)
-    found = entries(_layout(cache_dir))
+    with _cache_io(cache_dir):
+        found = entries(_layout(cache_dir))
     if fmt == "json":
         _emit_json([e.as_dict() for e in found])
         return
@@ -132,7 +144,8 @@ def stats_cmd(
     from aimgen.cache.manage import stats
 
     _check_format(fmt)
-    values = stats(_layout(cache_dir))
+    with _cache_io(cache_dir):
+        values = stats(_layout(cache_dir))
     if fmt == "json":
         _emit_json(values)
         return
@@ -157,7 +170,8 @@ def verify_cmd(
     _check_format(fmt)
     if revision is not None and model is None:
         raise UsageError("--revision needs a MODEL")
-    report = verify(_layout(cache_dir), model, revision, repair=repair)
+    with _cache_io(cache_dir):
+        report = verify(_layout(cache_dir), model, revision, repair=repair)
     if fmt == "json":
         _emit_json({"records": report.records, "files": report.files, "bytes": report.bytes,
                     "findings": [f.as_dict() for f in report.findings], "repaired": list(report.repaired)})
@@ -189,7 +203,8 @@ def prune_cmd(
 
     _check_format(fmt)
     age = parse_duration(older_than) if older_than is not None else None
-    result = prune(_layout(cache_dir), older_than=age, keep_last=keep_last, dry_run=dry_run)
+    with _cache_io(cache_dir):
+        result = prune(_layout(cache_dir), older_than=age, keep_last=keep_last, dry_run=dry_run)
     if fmt == "json":
         _emit_json({"removed": list(result.removed), "freed_bytes": result.freed_bytes, "partials": result.partials,
                     "orphans": result.orphans, "dry_run": dry_run})
@@ -212,7 +227,8 @@ def evict_cmd(
     from aimgen.cache.fsutil import human_bytes
     from aimgen.cache.manage import evict
 
-    result = evict(_layout(cache_dir), model, revision)
+    with _cache_io(cache_dir):
+        result = evict(_layout(cache_dir), model, revision)
     for item in result.removed:
         typer.echo(f"removed {item}")
     console.info(f"evicted {len(result.removed)} revision(s) of {model}: {human_bytes(result.freed_bytes)} freed",
