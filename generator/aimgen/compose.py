@@ -41,7 +41,6 @@ STARTUP_BASE_SECONDS = 600
 STARTUP_SECONDS_PER_GIB = 4
 SHM_GIB_PER_GPU = 8
 SHM_MAX_GIB = 64
-AIMGEN_IMAGE = "ghcr.io/aim-engine/aimgen:0.1.0"
 # KServe's ingress config default kserveIngressGateway "kserve/kserve-ingress-gateway" (config/configmap/
 # inferenceservice.yaml @v0.20.0): where an LLMInferenceService router's `gateway: {}` attaches.
 KSERVE_GATEWAY_NAMESPACE = "kserve"
@@ -56,6 +55,7 @@ class Options:
     init_container: bool = True
     cache_enabled: bool = True
     existing_claim: str | None = None
+    cache_image: str | None = None  # the aimgen image for prefetch and tests; None: the engine image + bundle
     cache_size: str | None = None
     hf_token_secret: str | None = None  # "name" or "name:key"
     monitoring: bool = False
@@ -372,7 +372,7 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         mount_path=CACHE_MOUNT_PATH,
         prefetch_job=options.prefetch_job and options.cache_enabled,
         init_container=options.init_container and options.cache_enabled,
-        image=AIMGEN_IMAGE,
+        image=options.cache_image or "",
     )
     placement = Placement(
         node_selector=tuple(sorted(pool.node_selector.items())),

@@ -114,7 +114,7 @@ class CacheSpec:
     mount_path: str = "/models"
     prefetch_job: bool = False
     init_container: bool = True
-    image: str = ""  # aimgen image that runs `aimgen cache prefetch`
+    image: str = ""  # aimgen image that runs `aimgen cache prefetch`; "": the engine image runs the aimgen bundle
 
 
 @dataclass(frozen=True)

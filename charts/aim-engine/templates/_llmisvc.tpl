@@ -83,7 +83,7 @@ volumes:
     emptyDir:
       sizeLimit: 20Gi
   {{- if and $ctx.Values.cache.enabled $ctx.Values.cache.initContainer }}
-  {{- with include "aim-engine.tokenVolume" $ctx | trim }}
+  {{- with include "aim-engine.prefetchVolumes" $ctx | trim }}
   {{- . | nindent 2 }}
   {{- end }}
   {{- end }}

@@ -152,7 +152,8 @@ class Remote:
                                       "token (HF_TOKEN or --token-file)")
         if isinstance(exc, errors.RevisionNotFoundError):
             return InvalidInput(f"{what}: revision not found on {self.where()}")
-        if isinstance(exc, errors.RemoteEntryNotFoundError):
+        # RemoteEntryNotFoundError in 1.x+, EntryNotFoundError in 0.x (what engine images carry; see podbundle).
+        if isinstance(exc, getattr(errors, "RemoteEntryNotFoundError", None) or errors.EntryNotFoundError):
             return InvalidInput(f"{what}: file not found on {self.where()}")
         status = exc.code if isinstance(exc, _Status) else (
             exc.response.status_code if isinstance(exc, errors.HfHubHTTPError) and exc.response is not None else None)
@@ -322,7 +323,8 @@ class Remote:
                                        library_name="aimgen", library_version=__version__)
         self._check_metadata(model_id, commit, f, meta)
         headers = build_hf_headers(token=self.token, library_name="aimgen", library_version=__version__)
-        if meta.xet_file_data is not None and self.use_xet and not self._xet_broken:
+        xet = getattr(meta, "xet_file_data", None)  # absent before huggingface_hub 0.30
+        if xet is not None and self.use_xet and not self._xet_broken:
             if self._xet(f, meta, writer, headers, on_bytes):
                 return
         location = meta.location or url

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,34 +34,11 @@ def _check_format(fmt: str) -> None:
 
 
 @contextmanager
-def _released_on_sigterm():
-    """Kubernetes stops a pod with SIGTERM: unwind normally so leases are released at once (the partial file stays
-    for whoever resumes) instead of making the other pods wait a lease ttl."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        console.warning("stopping on SIGTERM; leases released, partial files kept for a resume",
-                        event="cache.terminated")
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
 def _cache_io(cache_dir: Path | None):
-    """A read-only, full or foreign-owned volume is the environment's problem (exit 4, one line), not a crash."""
-    try:
-        yield
-    except OSError as exc:
-        from aimgen.cache.fsutil import os_problem
+    from aimgen.cache.run import cache_io
 
-        raise os_problem(exc, _layout(cache_dir).root) from None
+    with cache_io(_layout(cache_dir).root):
+        yield
 
 
 def _emit_json(value) -> None:
@@ -89,25 +64,16 @@ def prefetch_cmd(
     no_digest: bool = typer.Option(False, "--no-digest-check", help="Skip hashing while downloading (size check only; 'verify' can hash later)."),
 ) -> None:
     """Make MODEL complete in the cache (download once, shared safely by concurrent pods); print its snapshot path."""
-    from aimgen.cache.fsutil import human_bytes
     from aimgen.cache.layout import default_cache_dir
-    from aimgen.cache.prefetch import PrefetchOptions, prefetch
+    from aimgen.cache.prefetch import PrefetchOptions
+    from aimgen.cache.run import run_prefetch
 
     options = PrefetchOptions(
         model_id=model, cache_dir=cache_dir or default_cache_dir(), revision=revision, source=source,
         local_dir=local_dir, allow_patterns=tuple(allow_pattern), exclude_patterns=tuple(exclude_pattern),
         allow_pickle=allow_pickle, timeout=timeout, retries=retries, workers=workers, lease_ttl=lease_ttl,
         token_file=token_file, endpoint=endpoint, check_digest=not no_digest)
-    with _released_on_sigterm(), _cache_io(options.cache_dir):
-        result = prefetch(options)
-    rate = result.downloaded_bytes / result.elapsed_s if result.elapsed_s > 0 else 0
-    how = "warm: already complete" if result.warm else f"fetched {human_bytes(result.downloaded_bytes)}"
-    console.info(f"{result.model_id}@{result.commit[:12]} ready ({how}; {result.files} files, "
-                 f"{human_bytes(result.total_bytes)}, {result.elapsed_s:.2f}s)", event="cache.ready",
-                 model=result.model_id, revision=result.revision, commit=result.commit, warm=result.warm,
-                 files=result.files, total_bytes=result.total_bytes, downloaded_bytes=result.downloaded_bytes,
-                 elapsed_s=round(result.elapsed_s, 3), rate_bytes_per_s=int(rate))
-    typer.echo(str(result.snapshot))
+    typer.echo(str(run_prefetch(options).snapshot))
 
 
 @cache_app.command("list")

@@ -34,6 +34,7 @@ TOKEN_VOLUME = "hf-token"
 TOKEN_DIR = "/var/run/secrets/huggingface"
 TOKEN_FILE = f"{TOKEN_DIR}/token"
 TOKEN_FILE_MODE = 0o440  # owner root, group fsGroup: readable by the non-root user, by nobody else
+BUNDLE_VOLUME = "aimgen-bundle"
 PREFETCH_RESOURCES = {
     "requests": {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "1Gi"},
     "limits": {"cpu": "4", "memory": "4Gi", "ephemeral-storage": "2Gi"},
@@ -85,6 +86,25 @@ def cache_pvc(spec: DeploymentSpec) -> dict:
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": pvc_spec}
 
 
+def bundle_name(spec: DeploymentSpec) -> str:
+    return dns_label(f"{spec.release}-aimgen")
+
+
+def bundle_configmap(spec: DeploymentSpec) -> dict:
+    """The aimgen bundle (aimgen.podbundle) for pods that run it with the engine image's Python: rendered whenever
+    no aimgen image is configured (cache.image ""), so a zero-config install names only public images."""
+    from aimgen import podbundle
+
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": k8s.metadata(spec, bundle_name(spec), "aimgen"),
+            "binaryData": {podbundle.CONFIGMAP_KEY: podbundle.build_b64()}}
+
+
+def bundle_volumes(spec: DeploymentSpec) -> list[dict]:
+    if spec.cache.image:
+        return []
+    return [{"name": BUNDLE_VOLUME, "configMap": {"name": bundle_name(spec)}}]
+
+
 def token_volumes(spec: DeploymentSpec) -> list[dict]:
     if not spec.hf_token_secret:
         return []
@@ -113,7 +133,13 @@ def prefetch_env_vars(mount_path: str) -> dict[str, str]:
     return dict(sorted({"HOME": "/tmp", "HF_HOME": mount_path, **prefetch_env()}.items()))
 
 
-def prefetch_container(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+def prefetch_image(spec: DeploymentSpec, rt: RuntimeSpec) -> str:
+    """The aimgen image when one is configured, else the engine's own (public, and pulled by the node anyway)."""
+    return spec.cache.image or rt.image
+
+
+def prefetch_container(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> dict:
+    from aimgen import podbundle
     from aimgen.cache.plan import prefetch_args
 
     c = spec.cache
@@ -122,11 +148,13 @@ def prefetch_container(spec: DeploymentSpec, svc: ServingSpec) -> dict:
     mounts = [{"name": CACHE_VOLUME, "mountPath": c.mount_path}, {"name": TMP_VOLUME, "mountPath": "/tmp"}]
     if token_file:
         mounts.append({"name": TOKEN_VOLUME, "mountPath": TOKEN_DIR, "readOnly": True})
+    if not c.image:
+        mounts.append({"name": BUNDLE_VOLUME, "mountPath": podbundle.MOUNT_PATH, "readOnly": True})
     return {
         "name": PREFETCH_CONTAINER,
-        "image": c.image,
+        "image": prefetch_image(spec, rt),
         "imagePullPolicy": "IfNotPresent",
-        "command": ["aimgen"],
+        "command": ["aimgen"] if c.image else ["python3", podbundle.ENTRY],
         "args": prefetch_args(svc.checkpoint, svc.revision or "main", c.mount_path, token_file=token_file),
         "env": env,
         "resources": PREFETCH_RESOURCES,
@@ -142,7 +170,7 @@ def volumes(spec: DeploymentSpec, shm_size: str) -> list[dict]:
     vols.append({"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}})
     vols.append({"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "20Gi"}})
     if spec.cache.init_container:
-        vols += token_volumes(spec)
+        vols += token_volumes(spec) + bundle_volumes(spec)
     return vols
 
 
@@ -171,7 +199,7 @@ def pod_labels(spec: DeploymentSpec, svc: ServingSpec) -> dict:
 def _pod_annotations(spec: DeploymentSpec, rt: RuntimeSpec) -> dict:
     """KServe copies predictor.annotations onto the pod it creates: checkov scans that pod
     (validate/kserve_pod.py builds it), so the skips and their reasons sit where the pod gets them."""
-    images = [rt.image] + ([spec.cache.image] if spec.cache.init_container else [])
+    images = [rt.image] + ([prefetch_image(spec, rt)] if spec.cache.init_container else [])
     skips = image_skips(*images)
     return {"annotations": skips} if skips else {}
 
@@ -212,7 +240,7 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
         **autoscaling.predictor_fields(spec, svc),
     }
     if spec.cache.init_container:
-        predictor["initContainers"] = [prefetch_container(spec, svc)]
+        predictor["initContainers"] = [prefetch_container(spec, svc, rt)]
     predictor["volumes"] = volumes(spec, svc.shm_size)
     predictor["model"] = model
     return {
@@ -223,12 +251,12 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
     }
 
 
-def prefetch_job(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+def prefetch_job(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> dict:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": k8s.metadata(spec, f"{svc.name}-prefetch", "prefetch", svc.name,
-                                 annotations=image_skips(spec.cache.image)),
+                                 annotations=image_skips(prefetch_image(spec, rt))),
         "spec": {
             "backoffLimit": 6,
             "ttlSecondsAfterFinished": 86400,
@@ -239,11 +267,12 @@ def prefetch_job(spec: DeploymentSpec, svc: ServingSpec) -> dict:
                     "automountServiceAccountToken": False,
                     "restartPolicy": "OnFailure",
                     "securityContext": k8s.pod_security_context(),
-                    "containers": [prefetch_container(spec, svc)],
+                    "containers": [prefetch_container(spec, svc, rt)],
                     "volumes": [
                         {"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": spec.cache.claim_name}},
                         {"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "2Gi"}},
                         *token_volumes(spec),
+                        *bundle_volumes(spec),
                     ],
                 },
             },
@@ -371,8 +400,10 @@ def render(spec: DeploymentSpec) -> list[dict]:
         docs += [serving_runtime(spec, rt) for rt in spec.runtimes]
     if spec.cache.enabled and not spec.cache.existing_claim:
         docs.append(cache_pvc(spec))
+    if not spec.cache.image:
+        docs.append(bundle_configmap(spec))
     if spec.cache.prefetch_job:
-        docs += [prefetch_job(spec, svc) for svc in spec.services]
+        docs += [prefetch_job(spec, svc, runtimes[svc.runtime]) for svc in spec.services]
     if spec.api == API_LLMISVC:
         from aimgen.render import llmisvc
 

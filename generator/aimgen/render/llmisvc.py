@@ -102,7 +102,7 @@ def pod_template(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, role: 
         "terminationGracePeriodSeconds": 120,
     }
     if spec.cache.init_container:
-        pod["initContainers"] = [kserve.prefetch_container(spec, svc)]
+        pod["initContainers"] = [kserve.prefetch_container(spec, svc, rt)]
     pod["volumes"] = kserve.volumes(spec, role.shm_size if role else svc.shm_size)
     pod["containers"] = [engine_container(spec, svc, rt, role)]
     return pod
