@@ -162,7 +162,7 @@ def decide(req: Request, name: str, *, port: int | None = None, model_path: str 
 def realize(selection: Selection, name: str, *, port: int | None = None, model_path: str | None = None) -> Decision:
     """A selection made concrete: parallelism, engine argv, env, sizes. `port` overrides the runtime's serving
     port; `model_path` replaces the checkpoint id as the engine's model (a folder KServe filled)."""
-    from aimgen.cache.plan import cache_size_bytes
+    from aimgen.cache.plan import cache_size_bytes, compile_cache_env
     from aimgen.planning.planner import fit_check, plan
     from aimgen.recipes.features import apply_features
     from aimgen.runtimes.registry import runtime_for_backend
@@ -248,6 +248,8 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         weights_bytes=weights,
         cache_bytes=cache_size_bytes(on_disk),
         probes=probes,
+        compile_env=tuple(compile_cache_env(CACHE_MOUNT_PATH, runtime_spec.image, gpu.gfx,
+                                            runtime.compile_caches).items()),
     )
     return Decision(selection, the_plan, serving, runtime_spec, engine_flags=flags, features=feature_lines)
 

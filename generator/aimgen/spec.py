@@ -91,6 +91,8 @@ class ServingSpec:
     min_replicas: int = 1
     max_replicas: int = 1
     disaggregation: DisaggregationSpec | None = None  # llmisvc only: prefill/decode split
+    # The engine's compile/JIT cache dirs on the cache volume, keyed by image and gfx (cache.plan.compile_cache_env)
+    compile_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

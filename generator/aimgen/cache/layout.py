@@ -6,6 +6,8 @@
     <cache>/aimgen/partial/models--org--name/<blob>.part   downloads in progress (never under hub/)
     <cache>/aimgen/leases/...                              leases (who downloads what)
     <cache>/aimgen/index.json                              usage index
+    <cache>/compile/<image key>/<gfx>/{vllm,triton,...}    engines' compile/JIT caches (cache.plan, written by the
+                                                          engines themselves; `evict`/`prune` leave them alone)
 
 Everything of ours stays outside hub/ so huggingface_hub's own tools (scan-cache, delete-cache) see a clean cache.
 """

@@ -183,11 +183,12 @@ def mounts(spec: DeploymentSpec) -> list[dict]:
     return mounts
 
 
-def serving_env(spec: DeploymentSpec, profile_env: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-    """The engine's env: the profile's, over the cache's (HF_HOME on the claim, offline)."""
+def serving_env(spec: DeploymentSpec, profile_env: tuple[tuple[str, str], ...],
+                compile_env: tuple[tuple[str, str], ...] = ()) -> list[tuple[str, str]]:
+    """The engine's env: the profile's, over the cache's (HF_HOME on the claim, offline, compile caches on it)."""
     from aimgen.cache.plan import serving_env as cache_env
 
-    env = dict(cache_env(spec.cache.mount_path)) if spec.cache.enabled else {}
+    env = {**cache_env(spec.cache.mount_path), **dict(compile_env)} if spec.cache.enabled else {}
     env.update(dict(profile_env))
     return sorted(env.items())
 
@@ -219,7 +220,7 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
         "modelFormat": {"name": MODEL_FORMAT},
         "runtime": rt.name,
         "args": list(svc.args),
-        "env": k8s.env_list(serving_env(spec, svc.env)),
+        "env": k8s.env_list(serving_env(spec, svc.env, svc.compile_env)),
         "resources": k8s.gpu_resources(spec.placement, svc.gpus),
         "volumeMounts": mounts(spec),
         **k8s.probes(svc.probes, rt.port),

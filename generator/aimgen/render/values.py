@@ -77,6 +77,7 @@ def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str =
         "runtime": runtime_entry(rt),
         "args": list(svc.args),
         "env": dict(sorted(svc.env)),
+        "compileCacheEnv": dict(svc.compile_env),
         "prefetchArgs": list(prefetch_args(svc.checkpoint, svc.revision or "main", mount_path)),
         "shmSize": svc.shm_size,
         "startupFailureThreshold": svc.probes.startup_failure_threshold,
