@@ -1,7 +1,10 @@
-# The aimgen image (ghcr.io/aim-engine/aimgen): the model-cache init container, the prefetch Job and the chart's
-# `helm test` Pod run it. Small on purpose: no engine, no GPU libraries.
+# The aimgen image (ghcr.io/aim-engine/aimgen, pushed by .github/workflows/release.yaml): an option for the
+# model-cache init container, the prefetch Job and the chart's `helm test` Pod (cache.image / --cache-image); by
+# default they run the aimgen bundle in the engine image (docs/cache.md). Small on purpose: no engine, no GPU libraries.
 # Build from the repository root:  docker build -t <registry>/aimgen:0.1.0 .
-FROM docker.io/library/python:3.12-slim-bookworm
+# The base is pinned by its multi-arch index digest (the release builds linux/amd64 and linux/arm64 from it); bump
+# tag and digest together.
+FROM docker.io/library/python:3.12-slim-bookworm@sha256:782412e85d0f0984994c290652577d4018aff08145c85b262bb63dc0c7522254
 
 LABEL org.opencontainers.image.title="aimgen" \
       org.opencontainers.image.description="aim-engine CLI: model cache prefetch, endpoint checks, offline validation" \

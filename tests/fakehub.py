@@ -27,6 +27,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,6 +36,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import pytest
 
 BLOCK = 1 << 20
+ENDLESS_GUARD = 256 << 20
 
 
 class Content:
@@ -111,7 +113,7 @@ def as_content(value) -> Content:
 class Fault:
     """Applied to the next `times` requests whose method and path match (fnmatch on the path)."""
 
-    kind: str  # status | drop | truncate | delay | throttle | corrupt | ignore_range
+    kind: str  # status | drop | truncate | delay | throttle | corrupt | ignore_range | endless | oversize
     path: str = "*"
     method: str = "*"
     times: int = 1
@@ -145,6 +147,8 @@ class FakeHub:
         self.cdn_host = cdn_host
         self.xet = xet
         self.require_token = require_token
+        # Hostile or broken mirrors: edits the model-info JSON before it is sent (a bad sha, '../' names, no sizes).
+        self.listing_edit: Callable[[dict], None] | None = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -344,8 +348,11 @@ class _Handler(BaseHTTPRequestHandler):
                 sibling["blobId"] = hashlib.sha1(f"pointer:{content.sha256}".encode()).hexdigest()
                 sibling["lfs"] = {"size": content.size, "sha256": content.sha256, "pointerSize": 134}
             siblings.append(sibling)
-        self._send_json(entry, {"_id": "x", "id": repo_id, "modelId": repo_id, "sha": commit.sha, "private": False,
-                                "siblings": siblings})
+        info = {"_id": "x", "id": repo_id, "modelId": repo_id, "sha": commit.sha, "private": False,
+                "siblings": siblings}
+        if self.hub.listing_edit is not None:
+            self.hub.listing_edit(info)
+        self._send_json(entry, info)
 
     def _send_json(self, entry: dict, value) -> None:
         body = json.dumps(value).encode()
@@ -420,10 +427,16 @@ class _Handler(BaseHTTPRequestHandler):
             status = 206
             headers = {**headers, "Content-Range": f"bytes {start}-{end - 1}/{content.size}"}
         entry["status"] = status
+        if fault is not None and fault.kind == "endless" and method == "GET":
+            self._send_endless(entry, status, headers, content)
+            return
+        extra = 0
+        if fault is not None and fault.kind == "oversize":
+            extra = fault.after_bytes or BLOCK
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
-        self.send_header("Content-Length", str(end - start))
+        self.send_header("Content-Length", str(end - start + extra))
         self.send_header("Content-Type", "application/octet-stream")
         self.end_headers()
         if method == "HEAD":
@@ -443,8 +456,35 @@ class _Handler(BaseHTTPRequestHandler):
             entry["sent"] = sent
             if fault is not None and fault.kind == "throttle":
                 time.sleep(len(part) / fault.rate)
+        if extra:
+            self.wfile.write(b"\0" * extra)
+            entry["sent"] = sent + extra
         if limit < end:
             self._close_early()
+
+    def _send_endless(self, entry: dict, status: int, headers: dict, content: Content) -> None:
+        """No Content-Length (a close-delimited body) and bytes until the client hangs up: the file's own bytes
+        first, then more of the same, as a server that never stops would send."""
+        self.close_connection = True
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        sent = 0
+        try:
+            while sent < ENDLESS_GUARD:  # so a client that never stops reading fails its test instead of hanging
+                for part in content.iter_range(0, content.size):
+                    self.wfile.write(part)
+                    sent += len(part)
+                    entry["sent"] = sent
+                if not content.size:
+                    self.wfile.write(b"\0" * BLOCK)
+                    sent += BLOCK
+                    entry["sent"] = sent
+        except OSError:
+            pass  # the client hung up, as it should
 
     def _send_error(self, entry: dict, status: int, code: str, message: str, extra: dict | None = None) -> None:
         entry["status"] = status

@@ -56,6 +56,11 @@ class Volumes:
         path.mkdir(parents=True, exist_ok=True)
         for item in (volume.get("secret") or {}).get("items") or ():  # a Secret's keys, as the kubelet projects them
             (path / item["path"]).write_text(f"hf_standin_{item['key']}")
+        if (volume.get("configMap") or {}).get("name", "").endswith("-aimgen"):
+            # the aimgen bundle ConfigMap (render/kserve.py bundle_configmap), as the kubelet projects it
+            from aimgen import podbundle
+
+            (path / podbundle.CONFIGMAP_KEY).write_bytes(podbundle.build())
         return path
 
 
@@ -135,13 +140,18 @@ class Prefetches:
         assert returncode == 0, f"{container['name']} failed: {stderr[-2000:]}"
 
     def _execute(self, argv: list[str], env: dict) -> tuple[int, str]:
-        assert argv[0] == "aimgen", argv
+        # `aimgen ...` in the aimgen image, or `python3 .../aimgen.pyz ...` (the bundle) in the engine image: the
+        # engine image's Python is this venv's here; the bundle's argv is the CLI's.
+        bundle = argv[0] == "python3" and argv[1].endswith("/aimgen.pyz")
+        assert argv[0] == "aimgen" or bundle, argv
+        words = argv[2:] if bundle else argv[1:]
         if self.in_process:
             from aimgen.cli.main import run
 
             with _IN_PROCESS:
-                return run(argv[1:]), ""
-        result = subprocess.run([_executable(argv[0]), *argv[1:]],
+                return run(words), ""
+        command = [sys.executable, argv[1]] if bundle else [_executable(argv[0])]
+        result = subprocess.run([*command, *words],
                                 env={**base_env(), **env, "HF_ENDPOINT": self.hub.url},
                                 capture_output=True, text=True, timeout=300)
         return result.returncode, result.stderr

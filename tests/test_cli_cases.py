@@ -7,6 +7,7 @@ Regenerate expected output after an intended change with AIMGEN_UPDATE_GOLDEN=1.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -30,11 +31,21 @@ def _args(case: Path) -> list[str]:
     return [line.replace("{case}", str(case)) for line in (case / "args").read_text().splitlines() if line.strip()]
 
 
+BUNDLE = re.compile(r"^(\s*aimgen\.pyz: ).*$", re.M)
+
+
+def _golden(text: str) -> str:
+    """The aimgen bundle's bytes change with every edit of the cache code; tests/test_podbundle.py checks them (and
+    that render ships exactly podbundle.build()), so the golden cases keep a placeholder."""
+    return BUNDLE.sub(r"\1<aimgen.podbundle.build_b64()>", text)
+
+
 @pytest.mark.parametrize("case", _cases("valid"), ids=lambda p: p.name)
 def test_valid_case_renders_golden_output(case, cli):
     code, out, err = cli(*_args(case))
     assert code == 0, err
     expected = case / "expected.yaml"
+    out = _golden(out)
     if os.environ.get("AIMGEN_UPDATE_GOLDEN"):
         expected.write_text(out)
     assert list(yaml.safe_load_all(out)) == list(yaml.safe_load_all(expected.read_text()))

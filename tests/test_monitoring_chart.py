@@ -51,14 +51,16 @@ def test_chart_queries_are_valid_and_name_exported_metrics(which, known):
     scaling = [("autoscaling", m["external"]["metric"]["query"])
                for m in kinds["InferenceService"][0]["spec"]["predictor"]["autoScaling"]["metrics"]]
     assert promql.problems(rules + scaling, known) == []
-    (text,) = kinds["ConfigMap"][0]["data"].values()
+    dashboard = next(c for c in kinds["ConfigMap"] if "data" in c)  # the other one is the aimgen bundle
+    (text,) = dashboard["data"].values()
     assert "__AIM_" not in text and json.loads(text)["title"] == "AIM Engine / qwen"
 
 
 def test_monitoring_off_renders_none_of_it():
     docs = helm_side("helm3", "qwen", None, "llm", ZERO_CONFIG)
     kinds = by_kind(docs)
-    assert not {"PodMonitor", "PrometheusRule", "ConfigMap"} & kinds.keys()
+    assert not {"PodMonitor", "PrometheusRule"} & kinds.keys()
+    assert [c["metadata"]["name"] for c in kinds.get("ConfigMap", [])] == ["qwen-aimgen"]  # no dashboard, the bundle
     assert kinds["InferenceService"][0]["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "none"
     assert "autoScaling" not in kinds["InferenceService"][0]["spec"]["predictor"]
 

@@ -1,5 +1,6 @@
 """The chart's generated files, compiled from recipes/ and the catalog by `aimgen chart sync`:
-charts/aim-engine/files/profiles.json (the profile table) and the enums of charts/aim-engine/values.schema.json."""
+charts/aim-engine/files/profiles.json (the profile table), the enums of charts/aim-engine/values.schema.json and
+files/aimgen.pyz.b64 (the aimgen bundle pods run with the engine image's Python, aimgen.podbundle)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from aimgen import paths
+from aimgen import paths, podbundle
 from aimgen.catalog.compat import default_precision, runnable
 from aimgen.catalog.gpus import load_gpus
 from aimgen.catalog.models import load_models
@@ -20,6 +21,7 @@ from aimgen.render.values import profile_entry, profile_key
 from aimgen.select import GPU_LADDER, Request, Selection, precision_preference
 
 TABLE_PATH = ("files", "profiles.json")
+BUNDLE_PATH = ("files", "aimgen.pyz.b64")
 SCHEMA_PATH = ("values.schema.json",)
 # What an unspecified chart install asks for: the defaults of `aimgen render` (select.Request).
 DEFAULT_BACKEND = Request.__dataclass_fields__["backend"].default
@@ -134,5 +136,6 @@ def chart_files() -> list[tuple[Path, str]]:
     return [
         (table_path(), render_table(build_table())),
         (schema_path(), render_schema(schema_path().read_text())),
+        (paths.chart_dir().joinpath(*BUNDLE_PATH), podbundle.build_b64()),
         *observability_files(),
     ]

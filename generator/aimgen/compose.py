@@ -36,7 +36,6 @@ from aimgen.spec import (
     ServingSpec,
 )
 
-AIMGEN_IMAGE = "ghcr.io/aim-engine/aimgen:0.1.0"
 # KServe's ingress config default kserveIngressGateway "kserve/kserve-ingress-gateway" (config/configmap/
 # inferenceservice.yaml @v0.20.0): where an LLMInferenceService router's `gateway: {}` attaches.
 KSERVE_GATEWAY_NAMESPACE = "kserve"
@@ -51,6 +50,7 @@ class Options:
     init_container: bool = True
     cache_enabled: bool = True
     existing_claim: str | None = None
+    cache_image: str | None = None  # the aimgen image for prefetch and tests; None: the engine image + bundle
     cache_size: str | None = None
     hf_token_secret: str | None = None  # "name" or "name:key"
     monitoring: bool = False
@@ -162,7 +162,7 @@ def decide(req: Request, name: str, *, port: int | None = None, model_path: str 
 def realize(selection: Selection, name: str, *, port: int | None = None, model_path: str | None = None) -> Decision:
     """A selection made concrete: parallelism, engine argv, env, sizes. `port` overrides the runtime's serving
     port; `model_path` replaces the checkpoint id as the engine's model (a folder KServe filled)."""
-    from aimgen.cache.plan import cache_size_bytes
+    from aimgen.cache.plan import cache_size_bytes, compile_cache_env
     from aimgen.planning.planner import fit_check, plan
     from aimgen.recipes.features import apply_features
     from aimgen.runtimes.registry import runtime_for_backend
@@ -262,6 +262,8 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         probes=probes,
         parallelism=shape,
         worker_args=worker_argv,
+        compile_env=tuple(compile_cache_env(CACHE_MOUNT_PATH, runtime_spec.image, gpu.gfx,
+                                            runtime.compile_caches).items()),
     )
     return Decision(selection, the_plan, serving, runtime_spec, engine_flags=flags, features=feature_lines)
 
@@ -373,7 +375,7 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         mount_path=CACHE_MOUNT_PATH,
         prefetch_job=options.prefetch_job and options.cache_enabled,
         init_container=options.init_container and options.cache_enabled,
-        image=AIMGEN_IMAGE,
+        image=options.cache_image or "",
     )
     placement = Placement(
         node_selector=tuple(sorted(pool.node_selector.items())),

@@ -105,6 +105,8 @@ class ServingSpec:
     @property
     def multinode(self) -> bool:
         return self.nodes > 1
+    # The engine's compile/JIT cache dirs on the cache volume, keyed by image and gfx (cache.plan.compile_cache_env)
+    compile_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class CacheSpec:
     mount_path: str = "/models"
     prefetch_job: bool = False
     init_container: bool = True
-    image: str = ""  # aimgen image that runs `aimgen cache prefetch`
+    image: str = ""  # aimgen image that runs `aimgen cache prefetch`; "": the engine image runs the aimgen bundle
 
 
 @dataclass(frozen=True)

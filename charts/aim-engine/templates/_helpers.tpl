@@ -207,6 +207,49 @@ the prefetch containers see it; the engine reads the cache offline.
 {{- end }}
 {{- end }}
 
+{{- define "aim-engine.bundleName" -}}
+{{- include "aim-engine.trunc" (printf "%s-aimgen" .Release.Name) -}}
+{{- end }}
+
+{{/* The aimgen bundle's volume when no aimgen image is set (render/kserve.py _bundle_volumes()). Argument: $. */}}
+{{- define "aim-engine.bundleVolume" -}}
+{{- if not .Values.cache.image }}
+- name: aimgen-bundle
+  configMap:
+    name: {{ include "aim-engine.bundleName" . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Volumes only the prefetch container uses: the token file and the bundle. Argument: $. */}}
+{{- define "aim-engine.prefetchVolumes" -}}
+{{- include "aim-engine.tokenVolume" . }}
+{{- include "aim-engine.bundleVolume" . }}
+{{- end }}
+
+{{/*
+The image and command of the prefetch container and the test Pod (render/kserve.py prefetch_image()): the aimgen
+image when cache.image is set, else the engine image running the bundle. Argument: dict "ctx" $ "image" ENGINE_IMAGE.
+*/}}
+{{- define "aim-engine.aimgenImage" -}}
+{{- include "aim-engine.image" (dict "ctx" .ctx "image" (.ctx.Values.cache.image | default .image)) -}}
+{{- end }}
+
+{{- define "aim-engine.aimgenCommand" -}}
+{{- if .Values.cache.image -}}
+["aimgen"]
+{{- else -}}
+["python3", "/opt/aimgen/aimgen.pyz"]
+{{- end -}}
+{{- end }}
+
+{{- define "aim-engine.bundleMount" -}}
+{{- if not .Values.cache.image }}
+- name: aimgen-bundle
+  mountPath: /opt/aimgen
+  readOnly: true
+{{- end }}
+{{- end }}
+
 {{/* checkov skips for a pod with an image pinned by tag (render/kserve.py image_skips()). Argument: LIST of IMAGEs. */}}
 {{- define "aim-engine.imageSkips" -}}
 {{- $tagged := false -}}
@@ -223,9 +266,9 @@ Argument: dict "ctx" $ "profile" ENTRY "env" PREFETCH_ENV.
 */}}
 {{- define "aim-engine.prefetchContainer" -}}
 - name: model-prefetch
-  image: {{ include "aim-engine.image" (dict "ctx" .ctx "image" .ctx.Values.cache.image) | quote }}
+  image: {{ include "aim-engine.aimgenImage" (dict "ctx" .ctx "image" .profile.runtime.image) | quote }}
   imagePullPolicy: IfNotPresent
-  command: ["aimgen"]
+  command: {{ include "aim-engine.aimgenCommand" .ctx }}
   args:
     {{- toYaml .profile.prefetchArgs | nindent 4 }}
     {{- if .ctx.Values.huggingface.tokenSecret.name }}
@@ -256,6 +299,7 @@ Argument: dict "ctx" $ "profile" ENTRY "env" PREFETCH_ENV.
       mountPath: /var/run/secrets/huggingface
       readOnly: true
     {{- end }}
+    {{- include "aim-engine.bundleMount" .ctx | nindent 4 }}
   securityContext:
     {{- include "aim-engine.containerSecurityContext" true | nindent 4 }}
 {{- end }}
@@ -314,12 +358,14 @@ http://{{ include "aim-engine.trunc" (printf "%s-predictor" .name) }}.{{ .ctx.Re
 {{- end -}}
 {{- end }}
 
-{{/* One container of the `helm test` Pod. Argument: dict "ctx" $ "name" CONTAINER_NAME "args" ARGS. */}}
+{{/*
+One container of the `helm test` Pod. Argument: dict "ctx" $ "name" CONTAINER_NAME "args" ARGS "image" ENGINE_IMAGE.
+*/}}
 {{- define "aim-engine.testContainer" -}}
 - name: {{ include "aim-engine.trunc" .name | quote }}
-  image: {{ include "aim-engine.image" (dict "ctx" .ctx "image" .ctx.Values.cache.image) | quote }}
+  image: {{ include "aim-engine.aimgenImage" . | quote }}
   imagePullPolicy: IfNotPresent
-  command: ["aimgen"]
+  command: {{ include "aim-engine.aimgenCommand" .ctx }}
   args:
     {{- toYaml .args | nindent 4 }}
   env:
@@ -337,6 +383,7 @@ http://{{ include "aim-engine.trunc" (printf "%s-predictor" .name) }}.{{ .ctx.Re
   volumeMounts:
     - name: tmp
       mountPath: /tmp
+    {{- include "aim-engine.bundleMount" .ctx | nindent 4 }}
   securityContext:
     {{- include "aim-engine.containerSecurityContext" true | nindent 4 }}
 {{- end }}

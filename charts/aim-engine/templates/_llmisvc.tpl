@@ -55,7 +55,7 @@ Argument: dict "ctx" $ "d" DEPLOYMENT "env" CACHE_ENV "prefetchEnv" PREFETCH_ENV
 {{- $port := int $role.port -}}
 {{- $env := deepCopy $role.env -}}
 {{- if $ctx.Values.cache.enabled -}}
-{{- $env = merge $env .env -}}
+{{- $env = merge $env .env ($p.compileCacheEnv | default dict) -}}
 {{- end -}}
 serviceAccountName: {{ include "aim-engine.serviceAccountName" $ctx | quote }}
 automountServiceAccountToken: false
@@ -83,7 +83,7 @@ volumes:
     emptyDir:
       sizeLimit: 20Gi
   {{- if and $ctx.Values.cache.enabled $ctx.Values.cache.initContainer }}
-  {{- with include "aim-engine.tokenVolume" $ctx | trim }}
+  {{- with include "aim-engine.prefetchVolumes" $ctx | trim }}
   {{- . | nindent 2 }}
   {{- end }}
   {{- end }}

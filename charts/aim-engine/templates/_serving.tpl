@@ -32,7 +32,7 @@ volumes:
     emptyDir:
       sizeLimit: 20Gi
   {{- if and $.Values.cache.enabled $.Values.cache.initContainer }}
-  {{- with include "aim-engine.tokenVolume" $ | trim }}
+  {{- with include "aim-engine.prefetchVolumes" $ | trim }}
   {{- . | nindent 2 }}
   {{- end }}
   {{- end }}
@@ -50,7 +50,7 @@ address from the downward API for the workers' rendezvous (aimgen.multinode)].
 {{- /* The engine's env: the profile's over the cache's (HF_HOME on the claim, offline), sorted by name. */}}
 {{- $env := deepCopy $p.env }}
 {{- if $.Values.cache.enabled }}
-{{- $env = merge $env .resolved.cacheEnv }}
+{{- $env = merge $env .resolved.cacheEnv ($p.compileCacheEnv | default dict) }}
 {{- end }}
 {{- if $env }}
 env:

@@ -6,6 +6,7 @@ the destination directory and renamed into place (rename is atomic on POSIX file
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aimgen.errors import InvalidInput
+from aimgen.errors import EnvironmentProblem, InvalidInput
 
 FREE_BYTES_ENV = "AIMGEN_CACHE_FREE_BYTES"  # tests only: pretend the volume has this many free bytes
 
@@ -91,3 +92,21 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} TiB"
+
+
+_OS_HINTS = {
+    errno.EROFS: "the cache volume is mounted read-only; prefetch, prune, evict and repair need it read-write",
+    errno.EACCES: "this user may not write there; give the volume to this user (fsGroup) or run as its owner",
+    errno.EPERM: "this user may not write there; give the volume to this user (fsGroup) or run as its owner",
+    errno.ENOSPC: "no space left on the cache volume; enlarge it or free space with 'aimgen cache prune'",
+    errno.EDQUOT: "the disk quota of the cache volume is used up; enlarge it or 'aimgen cache prune'",
+    errno.ENAMETOOLONG: "a path is too long for this file system",
+}
+
+
+def os_problem(exc: OSError, root: Path) -> EnvironmentProblem:
+    """A file-system failure under the cache as one line (exit 4): what, where, and what would fix it."""
+    where = exc.filename or root
+    hint = _OS_HINTS.get(exc.errno or 0)
+    reason = exc.strerror or type(exc).__name__
+    return EnvironmentProblem(f"cache {root}: {where}: {reason}" + (f"; {hint}" if hint else ""))

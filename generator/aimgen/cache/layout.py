@@ -6,6 +6,8 @@
     <cache>/aimgen/partial/models--org--name/<blob>.part   downloads in progress (never under hub/)
     <cache>/aimgen/leases/...                              leases (who downloads what)
     <cache>/aimgen/index.json                              usage index
+    <cache>/compile/<image key>/<gfx>/{vllm,triton,...}    engines' compile/JIT caches (cache.plan, written by the
+                                                          engines themselves; `evict`/`prune` leave them alone)
 
 Everything of ours stays outside hub/ so huggingface_hub's own tools (scan-cache, delete-cache) see a clean cache.
 """
@@ -43,13 +45,56 @@ def check_revision(revision: str) -> str:
     return revision
 
 
+# Linux NAME_MAX: one path component longer than this cannot be created on ext4, xfs or NFS.
+NAME_MAX_BYTES = 255
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+GIT_OID_RE = re.compile(r"^[0-9a-f]{40}$")
+
+
+def repo_path_problem(name: object) -> str | None:
+    """Why `name` cannot be a file inside a repo snapshot, or None. A name must be relative, '/'-separated and
+    already normalised (no '', '.' or '..' component, no backslash, no control character): anything else could
+    write outside the snapshot, or alias another file."""
+    if not isinstance(name, str) or not name:
+        return "an empty file name"
+    if name.startswith("/"):
+        return f"an absolute file name {name[:80]!r}"
+    if "\\" in name:
+        return f"a file name with a backslash {name[:80]!r}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return f"a file name with a control character {name[:80]!r}"
+    for part in name.split("/"):
+        if part in ("", ".", ".."):
+            return f"a file name that is not normalised inside the repo {name[:80]!r}"
+        if len(part.encode()) > NAME_MAX_BYTES:
+            return (f"a file name whose component is {len(part.encode())} bytes long ({part[:40]!r}...); file "
+                    f"systems store at most {NAME_MAX_BYTES}")
+    return None
+
+
 def check_repo_path(name: str) -> str:
-    """A file name inside a repo, as the source lists it: relative, '/'-separated, no '..' (a hostile listing must
-    not write outside the snapshot)."""
-    parts = PurePosixPath(name).parts
-    if not name or name.startswith("/") or "\\" in name or any(p in ("..", ".", "") for p in parts):
-        raise InvalidInput(f"the source lists an unsafe file name {name!r}")
+    """A file name inside a repo, as the source lists it (a hostile listing must not write outside the snapshot)."""
+    problem = repo_path_problem(name)
+    if problem is not None:
+        raise InvalidInput(f"the source lists {problem}")
     return name
+
+
+def tree_problem(names: list[str]) -> str | None:
+    """Why these file names cannot all live in one snapshot: the same name twice, or a name that is a file and
+    also a directory of another file ('a' and 'a/b')."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return f"the file {name[:80]!r} twice"
+        seen.add(name)
+    for name in names:
+        parts = name.split("/")
+        for i in range(1, len(parts)):
+            folder = "/".join(parts[:i])
+            if folder in seen:
+                return f"{folder[:80]!r} both as a file and as the directory of {name[:80]!r}"
+    return None
 
 
 def repo_folder(model_id: str) -> str:

@@ -3,7 +3,10 @@ environment a serving container needs to read the cache with no network. No I/O 
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
+from collections.abc import Mapping
 
 from aimgen.cache.layout import check_model_id, check_revision
 from aimgen.constants import GIB
@@ -46,6 +49,25 @@ def prefetch_env() -> dict[str, str]:
         "HF_XET_CACHE": "/tmp/hf-xet",
         "HF_XET_CHUNK_CACHE_SIZE_BYTES": "0",
     }
+
+
+COMPILE_DIR = "compile"
+
+
+def compile_cache_key(image: str) -> str:
+    """The folder of one engine image's compile caches: readable (the image's last path part and tag) and exact (a
+    hash of the whole reference), so two builds never share compiled kernels even when their names look alike."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", image.rsplit("/", 1)[-1])[:60].strip("-.") or "image"
+    return f"{readable}-{hashlib.sha256(image.encode()).hexdigest()[:12]}"
+
+
+def compile_cache_env(cache_dir: str, image: str, gfx: str, caches: Mapping[str, str]) -> dict[str, str]:
+    """Env that puts the engine's compile/JIT caches (the runtime's `compile_caches`) on the cache volume, under
+    <cache>/compile/<image key>/<gfx>/: a kernel compiled by one build for one GPU architecture is never loaded by
+    another. The pod's fsGroup makes the volume writable by the non-root engine, which creates the folders."""
+    root = cache_dir.rstrip("/") or "/"
+    base = f"{root}/{COMPILE_DIR}/{compile_cache_key(image)}/{gfx}"
+    return {name: f"{base}/{sub}" for name, sub in sorted(caches.items())}
 
 
 def serving_env(cache_dir: str) -> dict[str, str]:

@@ -270,6 +270,13 @@ class _Scheduler:
             time.sleep(self.poll)
 
     def _worker(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:  # noqa: BLE001 - e.g. a lease dir that cannot be created: the caller re-raises
+            with self.lock:
+                self.error = self.error or exc
+
+    def _work(self) -> None:
         while (job := self._next()) is not None:
             f, lease = job
             done = False

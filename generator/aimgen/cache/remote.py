@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from aimgen import __version__
 from aimgen.cache.files import Listing, RepoFile
-from aimgen.cache.layout import check_repo_path
+from aimgen.cache.layout import GIT_OID_RE, SHA256_RE, is_commit, repo_path_problem, tree_problem
 from aimgen.cache.lease import Lease, LeaseLost
 from aimgen.cache.retry import RetryPolicy
 from aimgen.cache.transfer import DigestMismatch, PartialWriter
@@ -45,6 +45,11 @@ from aimgen.errors import AimgenError, EnvironmentProblem, InvalidInput
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 BODY_BUFFER = 1 << 20
 _TRUE = ("1", "true", "yes", "on")
+# A file the listing gives no size for is taken only if it is a regular git file up to this size: the Hub stores
+# every file above 10 MB in LFS (https://huggingface.co/docs/hub/repositories-recommendations), whose pointers
+# always carry the size.
+SMALL_FILE_MAX = 10 << 20
+INSTALL_HINT = "pip install 'aimgen[cache]'"
 
 
 class Cancelled(Exception):
@@ -53,6 +58,10 @@ class Cancelled(Exception):
 
 class _Incomplete(Exception):
     """The body ended before the expected size (a dropped or truncated response): resume."""
+
+
+class _Oversize(Exception):
+    """The body runs past the size the listing gave: a broken or hostile server. Never retried, never kept."""
 
 
 class _Transport(Exception):
@@ -72,7 +81,12 @@ def _hf():
     # Telemetry off: otherwise huggingface_hub 2.x asks {endpoint}/api/agent-harnesses for a user-agent tag (an
     # extra request to the mirror) and writes a registry file under HF_HOME.
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    import huggingface_hub
+    try:
+        import huggingface_hub
+    except ImportError:
+        # An optional extra (`aimgen render` and the warm path never need it): say how to get it, exit 4.
+        raise EnvironmentProblem("talking to the Hub needs huggingface_hub, which is not installed: "
+                                 f"{INSTALL_HINT}") from None
     from huggingface_hub import constants
     from huggingface_hub.utils import disable_progress_bars, logging
 
@@ -140,7 +154,8 @@ class Remote:
                                       "token (HF_TOKEN or --token-file)")
         if isinstance(exc, errors.RevisionNotFoundError):
             return InvalidInput(f"{what}: revision not found on {self.where()}")
-        if isinstance(exc, errors.RemoteEntryNotFoundError):
+        # RemoteEntryNotFoundError in 1.x+, EntryNotFoundError in 0.x (what engine images carry; see podbundle).
+        if isinstance(exc, getattr(errors, "RemoteEntryNotFoundError", None) or errors.EntryNotFoundError):
             return InvalidInput(f"{what}: file not found on {self.where()}")
         status = exc.code if isinstance(exc, _Status) else (
             exc.response.status_code if isinstance(exc, errors.HfHubHTTPError) and exc.response is not None else None)
@@ -201,22 +216,77 @@ class Remote:
         hf = _hf()
         api = hf.HfApi(endpoint=self.endpoint, token=self.token, library_name="aimgen", library_version=__version__)
 
-        def attempt():
-            return api.model_info(model_id, revision=revision, files_metadata=True, timeout=self.timeout,
-                                  token=self.token)
+        what = f"{model_id}@{revision}"
 
-        info = self._with_retries(f"{model_id}@{revision}", attempt)
+        def attempt():
+            try:
+                return api.model_info(model_id, revision=revision, files_metadata=True, timeout=self.timeout,
+                                      token=self.token)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                # huggingface_hub's parser met a field missing or of the wrong type (an LFS entry without size).
+                raise self._hostile(what, f"model info huggingface_hub cannot read ({type(exc).__name__}: "
+                                          f"{self._first_line(exc)[:120]})") from None
+
+        info = self._with_retries(what, attempt)
         if not info.sha or info.siblings is None:
-            raise EnvironmentProblem(f"{model_id}@{revision}: {self.where()} returned no commit sha or file list; "
+            raise EnvironmentProblem(f"{what}: {self.where()} returned no commit sha or file list; "
                                      "is HF_ENDPOINT a Hub-compatible endpoint?")
-        files = []
-        for s in info.siblings:
-            size = s.lfs.size if s.lfs is not None else s.size
-            if size is None:
-                raise EnvironmentProblem(f"{model_id}: {self.where()} did not list file sizes (files metadata)")
-            files.append(RepoFile(name=check_repo_path(s.rfilename), size=int(size), blob_id=s.blob_id,
-                                  sha256=s.lfs.sha256 if s.lfs is not None else None))
-        return Listing(model_id, info.sha, tuple(files))
+        if not isinstance(info.sha, str) or not is_commit(info.sha):
+            # The sha names a folder under snapshots/: '../../x' or '/x' would write outside the cache.
+            raise self._hostile(what, f"commit {str(info.sha)[:80]!r}, which is not a 40-hex commit sha")
+        files = tuple(self._repo_file(what, model_id, info.sha, s) for s in info.siblings)
+        problem = tree_problem([f.name for f in files])
+        if problem is not None:
+            raise self._hostile(what, problem)
+        return Listing(model_id, info.sha, files)
+
+    def _hostile(self, what: str, problem: str) -> EnvironmentProblem:
+        return EnvironmentProblem(f"{what}: the Hub at {self.where()} returned {problem}; refusing it (a broken "
+                                  "or hostile mirror?)")
+
+    def _repo_file(self, what: str, model_id: str, commit: str, sibling) -> RepoFile:
+        """One listed file, every field that becomes a path or a limit checked."""
+        name = sibling.rfilename
+        problem = repo_path_problem(name)
+        if problem is not None:
+            raise self._hostile(what, problem)
+        lfs = sibling.lfs
+        sha256 = lfs.sha256 if lfs is not None else None
+        blob_id = sibling.blob_id
+        if sha256 is not None and not (isinstance(sha256, str) and SHA256_RE.fullmatch(sha256)):
+            raise self._hostile(what, f"an LFS sha256 {str(sha256)[:80]!r} for {name!r}")
+        if blob_id is not None and not (isinstance(blob_id, str) and GIT_OID_RE.fullmatch(blob_id)):
+            raise self._hostile(what, f"a git blob id {str(blob_id)[:80]!r} for {name!r}")
+        if sha256 is None and blob_id is None:
+            raise self._hostile(what, f"neither a git blob id nor an LFS sha256 for {name!r}")
+        size = lfs.size if lfs is not None else sibling.size
+        if size is None and lfs is None:
+            size = self._small_file_size(what, model_id, commit, name)
+        if size is None:
+            raise EnvironmentProblem(f"{what}: {self.where()} did not list the size of the LFS file {name!r}; "
+                                     "without it a download cannot be capped, so it is refused")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise self._hostile(what, f"a size {str(size)[:40]!r} for {name!r}")
+        return RepoFile(name=name, size=size, blob_id=blob_id, sha256=sha256)
+
+    def _small_file_size(self, what: str, model_id: str, commit: str, name: str) -> int:
+        """A mirror that lists no size for a regular (non-LFS) file: take the size its HEAD answer gives, up to
+        SMALL_FILE_MAX. The Hub keeps every file above 10 MB in LFS, so a larger regular file is not a real repo's."""
+        hf = _hf()
+        url = hf.hf_hub_url(model_id, name, revision=commit, endpoint=self.endpoint)
+
+        def attempt():
+            return hf.get_hf_file_metadata(url, token=self.token, timeout=self.timeout, endpoint=self.endpoint,
+                                           library_name="aimgen", library_version=__version__)
+
+        size = self._with_retries(f"{model_id}/{name}", attempt).size
+        if not isinstance(size, int) or size > SMALL_FILE_MAX:
+            shown = "no size" if not isinstance(size, int) else f"{size} bytes"
+            raise EnvironmentProblem(
+                f"{what}: {self.where()} did not list the size of {name!r} and its HEAD answer gives {shown}; "
+                f"a file without a listed size is accepted only up to {SMALL_FILE_MAX >> 20} MiB (the Hub's limit "
+                "for files outside LFS), so that a download can be capped")
+        return size
 
     # --- file download -----------------------------------------------------------------------------------------
     def download(self, model_id: str, commit: str, f: RepoFile, writer: PartialWriter, *, lease: Lease | None,
@@ -226,7 +296,15 @@ class Remote:
 
         def attempt():
             if writer.offset < f.size:
-                self._fetch_once(model_id, commit, f, writer, lease, on_bytes)
+                try:
+                    self._fetch_once(model_id, commit, f, writer, lease, on_bytes)
+                except _Oversize as exc:
+                    # Nothing of such a body is trusted: the partial goes, so no run leaves more than the listed size.
+                    on_bytes(-writer.offset)
+                    writer.reset()
+                    writer.path.unlink(missing_ok=True)
+                    raise EnvironmentProblem(f"{what}: {self.where()} {exc}; refusing the file (a broken or hostile "
+                                             "mirror?)") from None
             if writer.offset != f.size:
                 raise _Incomplete(f"body ended at byte {writer.offset} of {f.size}")
             done = writer.offset
@@ -247,7 +325,8 @@ class Remote:
                                        library_name="aimgen", library_version=__version__)
         self._check_metadata(model_id, commit, f, meta)
         headers = build_hf_headers(token=self.token, library_name="aimgen", library_version=__version__)
-        if meta.xet_file_data is not None and self.use_xet and not self._xet_broken:
+        xet = getattr(meta, "xet_file_data", None)  # absent before huggingface_hub 0.30
+        if xet is not None and self.use_xet and not self._xet_broken:
             if self._xet(f, meta, writer, headers, on_bytes):
                 return
         location = meta.location or url
@@ -271,6 +350,11 @@ class Remote:
             elif writer.offset and not _continues_at(response.headers.get("Content-Range"), writer.offset):
                 raise _Incomplete(f"server answered Range bytes={writer.offset}- with "
                                   f"{response.headers.get('Content-Range')!r}")
+            room = f.size - writer.offset
+            length = response.headers.get("Content-Length")
+            if length is not None and length.strip().isdigit() and int(length) > room:
+                raise _Oversize(f"announced {length} bytes from byte {writer.offset}, but the listing gives "
+                                f"{f.size} in all")
             encoding = response.headers.get("Content-Encoding", "identity").lower()
             if encoding != "identity":
                 raise EnvironmentProblem(f"{model_id}/{f.name}: {self.where()} sent a {encoding}-encoded body "
@@ -286,6 +370,9 @@ class Remote:
                     raise _Transport(f"{type(exc).__name__}: {exc}") from None
                 if not chunk:
                     break
+                if len(chunk) > f.size - writer.offset:
+                    # Checked before writing: a body with no Content-Length that runs on is cut at the listed size.
+                    raise _Oversize(f"sent more than the {f.size} bytes the listing gives")
                 writer.write(chunk)
                 on_bytes(len(chunk))
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,23 +34,11 @@ def _check_format(fmt: str) -> None:
 
 
 @contextmanager
-def _released_on_sigterm():
-    """Kubernetes stops a pod with SIGTERM: unwind normally so leases are released at once (the partial file stays
-    for whoever resumes) instead of making the other pods wait a lease ttl."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def _cache_io(cache_dir: Path | None):
+    from aimgen.cache.run import cache_io
 
-    def stop(signum, frame):
-        console.warning("stopping on SIGTERM; leases released, partial files kept for a resume",
-                        event="cache.terminated")
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
+    with cache_io(_layout(cache_dir).root):
         yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _emit_json(value) -> None:
@@ -78,26 +64,16 @@ def prefetch_cmd(
     no_digest: bool = typer.Option(False, "--no-digest-check", help="Skip hashing while downloading (size check only; 'verify' can hash later)."),
 ) -> None:
     """Make MODEL complete in the cache (download once, shared safely by concurrent pods); print its snapshot path."""
-    from aimgen.cache.fsutil import human_bytes
     from aimgen.cache.layout import default_cache_dir
-    from aimgen.cache.fetch import prefetch
     from aimgen.cache.prefetch import PrefetchOptions
+    from aimgen.cache.run import run_prefetch
 
     options = PrefetchOptions(
         model_id=model, cache_dir=cache_dir or default_cache_dir(), revision=revision, source=source,
         local_dir=local_dir, allow_patterns=tuple(allow_pattern), exclude_patterns=tuple(exclude_pattern),
         allow_pickle=allow_pickle, timeout=timeout, retries=retries, workers=workers, lease_ttl=lease_ttl,
         token_file=token_file, endpoint=endpoint, check_digest=not no_digest)
-    with _released_on_sigterm():
-        result = prefetch(options)
-    rate = result.downloaded_bytes / result.elapsed_s if result.elapsed_s > 0 else 0
-    how = "warm: already complete" if result.warm else f"fetched {human_bytes(result.downloaded_bytes)}"
-    console.info(f"{result.model_id}@{result.commit[:12]} ready ({how}; {result.files} files, "
-                 f"{human_bytes(result.total_bytes)}, {result.elapsed_s:.2f}s)", event="cache.ready",
-                 model=result.model_id, revision=result.revision, commit=result.commit, warm=result.warm,
-                 files=result.files, total_bytes=result.total_bytes, downloaded_bytes=result.downloaded_bytes,
-                 elapsed_s=round(result.elapsed_s, 3), rate_bytes_per_s=int(rate))
-    typer.echo(str(result.snapshot))
+    typer.echo(str(run_prefetch(options).snapshot))
 
 
 @cache_app.command("list")
@@ -110,7 +86,8 @@ def list_cmd(
     from aimgen.cache.manage import entries
 
     _check_format(fmt)
-    found = entries(_layout(cache_dir))
+    with _cache_io(cache_dir):
+        found = entries(_layout(cache_dir))
     if fmt == "json":
         _emit_json([e.as_dict() for e in found])
         return
@@ -133,7 +110,8 @@ def stats_cmd(
     from aimgen.cache.manage import stats
 
     _check_format(fmt)
-    values = stats(_layout(cache_dir))
+    with _cache_io(cache_dir):
+        values = stats(_layout(cache_dir))
     if fmt == "json":
         _emit_json(values)
         return
@@ -158,7 +136,8 @@ def verify_cmd(
     _check_format(fmt)
     if revision is not None and model is None:
         raise UsageError("--revision needs a MODEL")
-    report = verify(_layout(cache_dir), model, revision, repair=repair)
+    with _cache_io(cache_dir):
+        report = verify(_layout(cache_dir), model, revision, repair=repair)
     if fmt == "json":
         _emit_json({"records": report.records, "files": report.files, "bytes": report.bytes,
                     "findings": [f.as_dict() for f in report.findings], "repaired": list(report.repaired)})
@@ -190,7 +169,8 @@ def prune_cmd(
 
     _check_format(fmt)
     age = parse_duration(older_than) if older_than is not None else None
-    result = prune(_layout(cache_dir), older_than=age, keep_last=keep_last, dry_run=dry_run)
+    with _cache_io(cache_dir):
+        result = prune(_layout(cache_dir), older_than=age, keep_last=keep_last, dry_run=dry_run)
     if fmt == "json":
         _emit_json({"removed": list(result.removed), "freed_bytes": result.freed_bytes, "partials": result.partials,
                     "orphans": result.orphans, "dry_run": dry_run})
@@ -213,7 +193,8 @@ def evict_cmd(
     from aimgen.cache.fsutil import human_bytes
     from aimgen.cache.manage import evict
 
-    result = evict(_layout(cache_dir), model, revision)
+    with _cache_io(cache_dir):
+        result = evict(_layout(cache_dir), model, revision)
     for item in result.removed:
         typer.echo(f"removed {item}")
     console.info(f"evicted {len(result.removed)} revision(s) of {model}: {human_bytes(result.freed_bytes)} freed",

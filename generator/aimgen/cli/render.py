@@ -87,7 +87,7 @@ def _compose(p: dict):
     opts = Options(
         name=name, namespace=namespace, cluster_runtime=p["cluster_runtime"], prefetch_job=p["prefetch_job"],
         init_container=p["init_container"], cache_enabled=p["cache"], existing_claim=p["existing_claim"],
-        cache_size=p["cache_size"], hf_token_secret=p["hf_token_secret"], monitoring=p["monitoring"],
+        cache_image=p["cache_image"], cache_size=p["cache_size"], hf_token_secret=p["hf_token_secret"], monitoring=p["monitoring"],
         autoscale=_autoscale(p["autoscale"]), ingress_host=p["ingress_host"], ingress_class=p["ingress_class"],
         tls_secret=p["tls_secret"], gateway=_gateway(p["gateway"]),
         allowed_namespaces=tuple(p["allow_namespace"] or ()), api=p["api"], router=p["router"],
@@ -127,6 +127,7 @@ def render_cmd(
     init_container: Annotated[bool, typer.Option("--init-container/--no-init-container", help="Check/fill the cache in an init container of every serving pod.")] = True,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Mount a persistent model cache (PVC).")] = True,
     existing_claim: Annotated[Optional[str], typer.Option("--existing-claim", help="Use this PVC for the cache instead of creating one.")] = None,
+    cache_image: Annotated[Optional[str], typer.Option("--cache-image", help="Run the cache prefetch (and helm test) in this aimgen image; default: the engine image with the aimgen bundle from a ConfigMap.")] = None,
     cache_size: Annotated[Optional[str], typer.Option("--cache-size", help="Cache PVC size, e.g. 500Gi (default: computed from the weights).")] = None,
     hf_token_secret: Annotated[Optional[str], typer.Option("--hf-token-secret", help="Existing Secret NAME[:KEY] holding a Hugging Face token (never a token value).")] = None,
     monitoring: Annotated[bool, typer.Option("--monitoring", help="Add a PodMonitor, the Grafana dashboard ConfigMap and a PrometheusRule (docs/observability.md).")] = False,

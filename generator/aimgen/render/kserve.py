@@ -37,6 +37,7 @@ TOKEN_VOLUME = "hf-token"
 TOKEN_DIR = "/var/run/secrets/huggingface"
 TOKEN_FILE = f"{TOKEN_DIR}/token"
 TOKEN_FILE_MODE = 0o440  # owner root, group fsGroup: readable by the non-root user, by nobody else
+BUNDLE_VOLUME = "aimgen-bundle"
 PREFETCH_RESOURCES = {
     "requests": {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "1Gi"},
     "limits": {"cpu": "4", "memory": "4Gi", "ephemeral-storage": "2Gi"},
@@ -107,6 +108,25 @@ def cache_pvc(spec: DeploymentSpec) -> dict:
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": pvc_spec}
 
 
+def bundle_name(spec: DeploymentSpec) -> str:
+    return dns_label(f"{spec.release}-aimgen")
+
+
+def bundle_configmap(spec: DeploymentSpec) -> dict:
+    """The aimgen bundle (aimgen.podbundle) for pods that run it with the engine image's Python: rendered whenever
+    no aimgen image is configured (cache.image ""), so a zero-config install names only public images."""
+    from aimgen import podbundle
+
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": k8s.metadata(spec, bundle_name(spec), "aimgen"),
+            "binaryData": {podbundle.CONFIGMAP_KEY: podbundle.build_b64()}}
+
+
+def bundle_volumes(spec: DeploymentSpec) -> list[dict]:
+    if spec.cache.image:
+        return []
+    return [{"name": BUNDLE_VOLUME, "configMap": {"name": bundle_name(spec)}}]
+
+
 def token_volumes(spec: DeploymentSpec) -> list[dict]:
     if not spec.hf_token_secret:
         return []
@@ -135,7 +155,13 @@ def prefetch_env_vars(mount_path: str) -> dict[str, str]:
     return dict(sorted({"HOME": "/tmp", "HF_HOME": mount_path, **prefetch_env()}.items()))
 
 
-def prefetch_container(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+def prefetch_image(spec: DeploymentSpec, rt: RuntimeSpec) -> str:
+    """The aimgen image when one is configured, else the engine's own (public, and pulled by the node anyway)."""
+    return spec.cache.image or rt.image
+
+
+def prefetch_container(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> dict:
+    from aimgen import podbundle
     from aimgen.cache.plan import prefetch_args
 
     c = spec.cache
@@ -144,11 +170,13 @@ def prefetch_container(spec: DeploymentSpec, svc: ServingSpec) -> dict:
     mounts = [{"name": CACHE_VOLUME, "mountPath": c.mount_path}, {"name": TMP_VOLUME, "mountPath": "/tmp"}]
     if token_file:
         mounts.append({"name": TOKEN_VOLUME, "mountPath": TOKEN_DIR, "readOnly": True})
+    if not c.image:
+        mounts.append({"name": BUNDLE_VOLUME, "mountPath": podbundle.MOUNT_PATH, "readOnly": True})
     return {
         "name": PREFETCH_CONTAINER,
-        "image": c.image,
+        "image": prefetch_image(spec, rt),
         "imagePullPolicy": "IfNotPresent",
-        "command": ["aimgen"],
+        "command": ["aimgen"] if c.image else ["python3", podbundle.ENTRY],
         "args": prefetch_args(svc.checkpoint, svc.revision or "main", c.mount_path, token_file=token_file),
         "env": env,
         "resources": PREFETCH_RESOURCES,
@@ -164,7 +192,7 @@ def volumes(spec: DeploymentSpec, shm_size: str) -> list[dict]:
     vols.append({"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}})
     vols.append({"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "20Gi"}})
     if spec.cache.init_container:
-        vols += token_volumes(spec)
+        vols += token_volumes(spec) + bundle_volumes(spec)
     return vols
 
 
@@ -177,11 +205,12 @@ def mounts(spec: DeploymentSpec) -> list[dict]:
     return mounts
 
 
-def serving_env(spec: DeploymentSpec, profile_env: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-    """The engine's env: the profile's, over the cache's (HF_HOME on the claim, offline)."""
+def serving_env(spec: DeploymentSpec, profile_env: tuple[tuple[str, str], ...],
+                compile_env: tuple[tuple[str, str], ...] = ()) -> list[tuple[str, str]]:
+    """The engine's env: the profile's, over the cache's (HF_HOME on the claim, offline, compile caches on it)."""
     from aimgen.cache.plan import serving_env as cache_env
 
-    env = dict(cache_env(spec.cache.mount_path)) if spec.cache.enabled else {}
+    env = {**cache_env(spec.cache.mount_path), **dict(compile_env)} if spec.cache.enabled else {}
     env.update(dict(profile_env))
     return sorted(env.items())
 
@@ -193,7 +222,7 @@ def pod_labels(spec: DeploymentSpec, svc: ServingSpec) -> dict:
 def _pod_annotations(spec: DeploymentSpec, rt: RuntimeSpec) -> dict:
     """KServe copies predictor.annotations onto the pod it creates: checkov scans that pod
     (validate/kserve_pod.py builds it), so the skips and their reasons sit where the pod gets them."""
-    images = [rt.image] + ([spec.cache.image] if spec.cache.init_container else [])
+    images = [rt.image] + ([prefetch_image(spec, rt)] if spec.cache.init_container else [])
     skips = image_skips(*images)
     return {"annotations": skips} if skips else {}
 
@@ -213,7 +242,7 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
         "modelFormat": {"name": MODEL_FORMAT},
         "runtime": rt.name,
         "args": list(svc.args),
-        "env": k8s.env_list(serving_env(spec, svc.env)),
+        "env": k8s.env_list(serving_env(spec, svc.env, svc.compile_env)),
         "resources": k8s.gpu_resources(spec.placement, svc.gpus),
         "volumeMounts": mounts(spec),
         **k8s.probes(svc.probes, rt.port),
@@ -226,12 +255,12 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
         "maxReplicas": svc.max_replicas,
         "labels": pod_labels(spec, svc),
         **_pod_annotations(spec, rt),
-        **_pod_fields(spec, svc),
+        **_pod_fields(spec, svc, rt),
         **autoscaling.predictor_fields(spec, svc),
     }
     predictor["model"] = model
     if svc.multinode:
-        _add_workers(spec, svc, predictor)
+        _add_workers(spec, svc, rt, predictor)
     return {
         "apiVersion": KSERVE_V1BETA1,
         "kind": KIND_INFERENCE_SERVICE,
@@ -240,7 +269,7 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
     }
 
 
-def _pod_fields(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+def _pod_fields(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> dict:
     """What the head's and the workers' pods share: identity, security, placement, init container, volumes."""
     fields: dict = {
         "serviceAccountName": spec.service_account,
@@ -251,12 +280,12 @@ def _pod_fields(spec: DeploymentSpec, svc: ServingSpec) -> dict:
     }
     if spec.cache.init_container:
         # On every pod of a group: each waits for (or fills) the shared cache before its engine reads it.
-        fields["initContainers"] = [prefetch_container(spec, svc)]
+        fields["initContainers"] = [prefetch_container(spec, svc, rt)]
     fields["volumes"] = volumes(spec, svc.shm_size)
     return fields
 
 
-def _add_workers(spec: DeploymentSpec, svc: ServingSpec, predictor: dict) -> None:
+def _add_workers(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, predictor: dict) -> None:
     """KServe v0.20's multi-node shape (aimgen.multinode): the head is predictor.model, the workers
     predictor.workerSpec. With the mp executor KServe reads pipelineParallelSize as the node count and
     tensorParallelSize as every pod's GPUs, so they carry the group's shape even when the engine splits it as
@@ -275,7 +304,7 @@ def _add_workers(spec: DeploymentSpec, svc: ServingSpec, predictor: dict) -> Non
     predictor["workerSpec"] = {
         "pipelineParallelSize": shape.nodes,
         "tensorParallelSize": shape.gpus_per_node,
-        **_pod_fields(spec, svc),
+        **_pod_fields(spec, svc, rt),
         "containers": [worker],
     }
 
@@ -298,12 +327,12 @@ def group_network_policy(spec: DeploymentSpec, svc: ServingSpec) -> dict:
     }
 
 
-def prefetch_job(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+def prefetch_job(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> dict:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": k8s.metadata(spec, f"{svc.name}-prefetch", "prefetch", svc.name,
-                                 annotations=image_skips(spec.cache.image)),
+                                 annotations=image_skips(prefetch_image(spec, rt))),
         "spec": {
             "backoffLimit": 6,
             "ttlSecondsAfterFinished": 86400,
@@ -314,11 +343,12 @@ def prefetch_job(spec: DeploymentSpec, svc: ServingSpec) -> dict:
                     "automountServiceAccountToken": False,
                     "restartPolicy": "OnFailure",
                     "securityContext": k8s.pod_security_context(),
-                    "containers": [prefetch_container(spec, svc)],
+                    "containers": [prefetch_container(spec, svc, rt)],
                     "volumes": [
                         {"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": spec.cache.claim_name}},
                         {"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "2Gi"}},
                         *token_volumes(spec),
+                        *bundle_volumes(spec),
                     ],
                 },
             },
@@ -449,8 +479,10 @@ def render(spec: DeploymentSpec) -> list[dict]:
         docs += [serving_runtime(spec, rt) for rt in spec.runtimes]
     if spec.cache.enabled and not spec.cache.existing_claim:
         docs.append(cache_pvc(spec))
+    if not spec.cache.image:
+        docs.append(bundle_configmap(spec))
     if spec.cache.prefetch_job:
-        docs += [prefetch_job(spec, svc) for svc in spec.services]
+        docs += [prefetch_job(spec, svc, runtimes[svc.runtime]) for svc in spec.services]
     if spec.api == API_LLMISVC:
         from aimgen.render import llmisvc
 

@@ -68,8 +68,9 @@ def scrape_annotations(rt: RuntimeSpec, port: int) -> dict:
     return {"prometheus.io/scrape": "true", "prometheus.io/port": str(port), "prometheus.io/path": rt.metrics_path}
 
 
-def _env(spec: DeploymentSpec, env: tuple[tuple[str, str], ...], pod_ip_env: tuple[str, ...]) -> list[dict]:
-    pairs = kserve.serving_env(spec, env)
+def _env(spec: DeploymentSpec, env: tuple[tuple[str, str], ...], pod_ip_env: tuple[str, ...],
+         compile_env: tuple[tuple[str, str], ...]) -> list[dict]:
+    pairs = kserve.serving_env(spec, env, compile_env)
     return k8s.env_list(pairs) + [
         {"name": name, "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} for name in pod_ip_env
     ]
@@ -85,7 +86,7 @@ def engine_container(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, ro
         "command": list(rt.command),
         "args": list(role.args if role else svc.args),
         "ports": [{"containerPort": port, "protocol": "TCP"}],
-        "env": _env(spec, role.env if role else svc.env, role.pod_ip_env if role else ()),
+        "env": _env(spec, role.env if role else svc.env, role.pod_ip_env if role else (), svc.compile_env),
         "resources": k8s.gpu_resources(spec.placement, role.gpus if role else svc.gpus),
         "volumeMounts": kserve.mounts(spec),
         **k8s.probes(svc.probes, port),
@@ -103,7 +104,7 @@ def pod_template(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, role: 
         "terminationGracePeriodSeconds": 120,
     }
     if spec.cache.init_container:
-        pod["initContainers"] = [kserve.prefetch_container(spec, svc)]
+        pod["initContainers"] = [kserve.prefetch_container(spec, svc, rt)]
     pod["volumes"] = kserve.volumes(spec, role.shm_size if role else svc.shm_size)
     pod["containers"] = [engine_container(spec, svc, rt, role)]
     return pod

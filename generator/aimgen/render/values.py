@@ -74,6 +74,7 @@ def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str =
         "args": list(svc.args),
         "workerArgs": list(svc.worker_args),
         "env": dict(sorted(svc.env)),
+        "compileCacheEnv": dict(svc.compile_env),
         "prefetchArgs": list(prefetch_args(svc.checkpoint, svc.revision or "main", mount_path)),
         "shmSize": svc.shm_size,
         "startupFailureThreshold": svc.probes.startup_failure_threshold,

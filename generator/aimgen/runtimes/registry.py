@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -68,6 +68,8 @@ class Runtime:
     env: Mapping[str, str]
     snapshot_path: Path | None  # snapshot of engine_version
     renamed_path: Path | None
+    # env variable -> sub-directory: the engine's compile/JIT caches, kept on the cache volume (cache.plan)
+    compile_caches: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def gfx_targets(self) -> tuple[str, ...]:
@@ -160,6 +162,7 @@ def load_runtime(folder: Path) -> Runtime:
         env=MappingProxyType({k: str(v) for k, v in (doc.get("env") or {}).items()}),
         snapshot_path=snapshot,
         renamed_path=renamed,
+        compile_caches=MappingProxyType({k: str(v) for k, v in (doc.get("compile_caches") or {}).items()}),
     )
 
 
