@@ -298,7 +298,7 @@ def _add_workers(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, predic
     worker = {
         "name": WORKER_CONTAINER,
         "args": list(svc.worker_args),
-        "env": k8s.env_list(serving_env(spec, svc.env)),
+        "env": k8s.env_list(serving_env(spec, svc.env, svc.compile_env)),
         **{k: model[k] for k in ("resources", "volumeMounts", "securityContext")},
     }
     predictor["workerSpec"] = {
