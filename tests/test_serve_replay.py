@@ -138,7 +138,7 @@ def test_regression_sglang_on_loopback_fails_its_probes(outcomes):
 
 def test_regression_pipeline_parallel_over_the_pods_gpus_never_starts(outcomes):
     outcome = outcomes["regression-pp-over-gpus"][0]
-    assert not outcome.started and "world size TP1 x PP2 x DP1 = 2 but only 1 GPU(s)" in outcome.engine_error
+    assert not outcome.started and "world size TP1 x PP2 x DP1 needs 2 GPU(s) on this node but only 1 are visible" in outcome.engine_error
 
 
 def test_no_cache_pod_downloads_into_its_tmp_and_cached_pods_load_from_the_claim(outcomes):

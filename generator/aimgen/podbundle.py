@@ -19,7 +19,7 @@ CONFIGMAP_KEY = "aimgen.pyz"
 MOUNT_PATH = "/opt/aimgen"
 ENTRY = f"{MOUNT_PATH}/{CONFIGMAP_KEY}"
 # What podmain imports, and nothing that needs a package the engine image lacks (Typer, jsonschema, yaml).
-MODULES = ("__init__.py", "constants.py", "console.py", "errors.py", "findings.py", "podmain.py",
+MODULES = ("__init__.py", "constants.py", "console.py", "errors.py", "findings.py", "podmain.py", "secrets.py",
            "launch/endpoint.py", "cache/*.py")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _MAIN = b"from aimgen.podmain import main\n\nmain()\n"

@@ -202,8 +202,9 @@ def boot(command: tuple[str, ...], words: list[str], gpus: int, env: dict | None
     Returns (the parsed command, the model's local path)."""
     cmd = _command(command, words)
     tp, pp, dp = cmd.world_size
-    if tp * pp * dp > gpus:
-        _die(f"world size TP{tp} x PP{pp} x DP{dp} = {tp * pp * dp} but only {gpus} GPU(s) are visible")
+    if cmd.local_world_size > gpus:  # a multi-node group's pod runs only its share of the ranks
+        _die(f"world size TP{tp} x PP{pp} x DP{dp} needs {cmd.local_world_size} GPU(s) on this node but only "
+             f"{gpus} are visible")
     return cmd, _resolve_model(cmd, env)
 
 

@@ -167,6 +167,19 @@ class EngineCommand:
                 self.size("pipeline_parallel_size", "--pipeline-parallel-size"),
                 self.size("data_parallel_size", "--data-parallel-size"))
 
+    @property
+    def local_world_size(self) -> int:
+        """The GPUs this one process drives on its own node. vLLM runs --data-parallel-size-local of the DP ranks
+        here when given, and otherwise splits the TP x PP world evenly over --nnodes pods (the mp executor across
+        nodes, vllm/config/parallel.py); a single-node engine drives the whole world."""
+        tp, pp, dp = self.world_size
+        local_dp = self.get("--data-parallel-size-local")
+        if isinstance(local_dp, int) and local_dp > 0:
+            return tp * pp * local_dp
+        nnodes = self.get("--nnodes", 1)
+        nnodes = nnodes if isinstance(nnodes, int) and nnodes > 0 else 1
+        return tp * pp * dp // nnodes
+
 
 def parse_command(runtime: Runtime, snapshot: Snapshot, words: Sequence[str]) -> EngineCommand:
     """Parse the words after the runtime's command (the container's args) with the snapshot's option table."""
