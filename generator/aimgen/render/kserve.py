@@ -255,7 +255,7 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
         "maxReplicas": svc.max_replicas,
         "labels": pod_labels(spec, svc),
         **_pod_annotations(spec, rt),
-        **_pod_fields(spec, svc, rt),
+        **pod_fields(spec, svc, rt),
         **autoscaling.predictor_fields(spec, svc),
     }
     predictor["model"] = model
@@ -269,8 +269,9 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
     }
 
 
-def _pod_fields(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> dict:
-    """What the head's and the workers' pods share: identity, security, placement, init container, volumes."""
+def pod_fields(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, shm_size: str | None = None) -> dict:
+    """What every serving pod shares (a predictor's head and workers, an LLMInferenceService's roles): identity,
+    security, placement, init container, volumes (/dev/shm sized for this pod's GPUs)."""
     fields: dict = {
         "serviceAccountName": spec.service_account,
         "automountServiceAccountToken": False,
@@ -281,7 +282,7 @@ def _pod_fields(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> dict
     if spec.cache.init_container:
         # On every pod of a group: each waits for (or fills) the shared cache before its engine reads it.
         fields["initContainers"] = [prefetch_container(spec, svc, rt)]
-    fields["volumes"] = volumes(spec, svc.shm_size)
+    fields["volumes"] = volumes(spec, shm_size or svc.shm_size)
     return fields
 
 
@@ -304,7 +305,7 @@ def _add_workers(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, predic
     predictor["workerSpec"] = {
         "pipelineParallelSize": shape.nodes,
         "tensorParallelSize": shape.gpus_per_node,
-        **_pod_fields(spec, svc, rt),
+        **pod_fields(spec, svc, rt),
         "containers": [worker],
     }
 

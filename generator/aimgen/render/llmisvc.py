@@ -96,16 +96,7 @@ def engine_container(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, ro
 
 
 def pod_template(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, role: RoleSpec | None) -> dict:
-    pod: dict = {
-        "serviceAccountName": spec.service_account,
-        "automountServiceAccountToken": False,
-        "securityContext": k8s.pod_security_context(),
-        **k8s.placement_fields(spec.placement),
-        "terminationGracePeriodSeconds": 120,
-    }
-    if spec.cache.init_container:
-        pod["initContainers"] = [kserve.prefetch_container(spec, svc, rt)]
-    pod["volumes"] = kserve.volumes(spec, role.shm_size if role else svc.shm_size)
+    pod = kserve.pod_fields(spec, svc, rt, role.shm_size if role else None)
     pod["containers"] = [engine_container(spec, svc, rt, role)]
     return pod
 
