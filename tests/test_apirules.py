@@ -23,7 +23,7 @@ REFUSED = [
     (apirules.dns1123_subdomain, "-x"), (apirules.dns1123_label, "a.b"), (apirules.dns1123_label, "a" * 64),
     (apirules.qualified_name, "bad key!"), (apirules.qualified_name, "/x"), (apirules.qualified_name, "Ex.com/x"),
     (apirules.qualified_name, "a" * 64), (apirules.label_value, "gpu pool"), (apirules.label_value, "a" * 64),
-    (apirules.label_value, "-x"), (apirules.quantity, "500GB"), (apirules.quantity, "-1Gi"),
+    (apirules.label_value, "-x"), (apirules.quantity, "500GB"), (apirules.quantity, "8Ei"), (apirules.quantity, "1e30"), (apirules.quantity, "-1Gi"),
     (apirules.quantity, ""), (apirules.secret_key, "a/b"), (apirules.secret_key, ".."),
 ]
 

@@ -125,7 +125,23 @@ def quantity(value: str, *, positive: bool = False) -> str | None:
         return "must not be negative"
     if positive and number == 0:
         return "must be greater than zero"
+    if _quantity_value(value) > INT64_MAX:
+        # Quantity.Value() is an int64: the scheduler, kubelet and CSI drivers read a larger request as garbage.
+        return "is larger than Kubernetes can count (less than 8Ei: 2^63-1 base units)"
     return None
+
+
+INT64_MAX = 2**63 - 1
+_SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+           "n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
+
+
+def _quantity_value(value: str) -> float:
+    """The quantity's value in base units, approximately (enough to compare with INT64_MAX)."""
+    number, suffix = re.fullmatch(r"([+-]?(?:\d+(?:\.\d*)?|\.\d+))(.*)", value).groups()
+    if suffix not in _SUFFIX:  # an exponent: 1e30, 5E3
+        return float(number + suffix)
+    return float(number) * _SUFFIX[suffix]
 
 
 def toleration(t: Any) -> Iterator[tuple[str, str]]:

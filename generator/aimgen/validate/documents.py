@@ -123,6 +123,11 @@ def validate_documents(
     from aimgen.paths import default_crd_dirs
     from aimgen.validate.kubernetes import builtin_schemas, is_builtin_group
 
+    if crd_dirs is not None:
+        missing = [str(d) for d in crd_dirs if not Path(d).is_dir()]
+        if missing:
+            raise EnvironmentProblem(f"CRD directory {missing[0]} does not exist; pass --crds with a folder of "
+                                     "CustomResourceDefinitions (e.g. ../shared/kserve/v0.20.0/crds)")
     crds = crd_index(default_crd_dirs() if crd_dirs is None else crd_dirs)
     findings: list[Finding] = []
     seen: dict[tuple[str, str, str, str], str] = {}
