@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aimgen.parallel import Parallelism, or_plain
+from aimgen.parallel import Parallelism
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,8 @@ class ServingSpec:
 
     @property
     def shape(self) -> Parallelism:
-        return or_plain(self.parallelism, self.tensor_parallel_size, self.pipeline_parallel_size, self.nodes)
+        return self.parallelism or Parallelism(self.tensor_parallel_size, self.pipeline_parallel_size,
+                                               nodes=self.nodes)
 
     @property
     def multinode(self) -> bool:
