@@ -6,7 +6,10 @@ managed-by label aside), on Helm 3.18 and Helm 4.1, for
   deployment names its table key, so the table path is what is checked),
 - every node-pool file under recipes/node-pools/ with every profile of its GPU requested (fallbacks and planned
   profiles travel inline), with the render options varied,
-- the zero-config install `--set model=M --set gpu=G` for every model and GPU of the table,
+- the zero-config install `--set model=M --set gpu=G` for every model and GPU of the catalog, alone and with
+  every single constraint (gpus, precision, backend, metric), and a sample of constraint pairs (batched into one
+  `helm template` of a parent chart with aliased copies; refusals: the chart fails with aimgen's own message),
+- release names up to Helm's 53 characters, and two releases in one namespace (no shared object),
 - a model known only by its config.json (planned, inline profile), and every option of the renderer.
 
 The Python side runs in-process (the functions `aimgen render` / `aimgen values` call); Helm runs as processes,
@@ -32,9 +35,13 @@ from chart_support import (
     helm_side,
     in_parallel,
     python_side,
+    rendered_docs,
+    template,
+    template_batch,
 )
 
 TABLE = json.loads((CHART / "files" / "profiles.json").read_text())
+INDEX = json.loads((CHART / "files" / "chart.json").read_text())
 FIXTURES = Path(__file__).parent / "fixtures" / "chart"
 CHUNK = 24  # deployments per batched release
 
@@ -239,30 +246,134 @@ def test_render_options(which):
     assert "prefill" in next(d for d in expected["llmisvc-pd"].docs if d["kind"] == "LLMInferenceService")["spec"]
 
 
-@pytest.mark.parametrize("which", sorted(HELMS))
-def test_zero_config_install_picks_what_aimgen_render_picks(which):
-    """`helm template R --set model=M --set gpu=G` equals `aimgen render M --gpu G --name R`: every GPU of every
-    planned model, and one GPU per recipe-only model (the pick runs the same template path; sampled, rotating the
-    GPU, to keep the suite's Helm calls near one per model)."""
+# ---- zero-config installs: `helm template R --set model=M --set gpu=G [--set PIN=V ...]` ----
+
+def zero_config_pins() -> tuple[list[dict], list[dict]]:
+    """Every single constraint a zero-config install may set (values.schema.json's enums), and every pair."""
+    from aimgen.chart_table import zero_config_constraints
+
+    every = zero_config_constraints()
+    return [c for c in every if len(c) <= 1], [c for c in every if len(c) == 2]
+
+
+def zero_config_case(model: str, gpu: str, pins: dict, release: str = "zc", namespace: str = "default") -> Case:
+    shape_ = (model, pins.get("gpus"), pins.get("precision"), pins.get("backend"), pins.get("metric"), release)
+    return Case(f"{model}@{gpu}{pins}", (shape_,), gpu=gpu, release=release, namespace=namespace)
+
+
+@lru_cache(maxsize=None)
+def zero_config_side(case: Case) -> list[dict] | str:
+    """The manifests `aimgen render M --gpu G --name R [pins]` renders, or the message it exits with."""
+    from aimgen.errors import AimgenError
+
+    try:
+        return rendered_docs(case)[2]
+    except AimgenError as exc:
+        return exc.message
+
+
+def zero_config_installs(pins_list: list[dict], recipe_only_sample: bool = False) -> list[tuple[str, str, dict]]:
     from aimgen.catalog.models import load_models
 
-    recipe_only = {m.id for m in load_models().values() if m.recipe_only}
+    recipe_only = {m.id for m in load_models().values() if m.recipe_only} if recipe_only_sample else set()
     pairs, seen = [], {}
-    for key in sorted(TABLE["order"]):
+    for key in sorted(INDEX["zeroConfig"]):
         model, gpu = key.split("|")
         if model in recipe_only:
             seen.setdefault(model, []).append(gpu)
-            continue
-        pairs.append([model, gpu])
-    for i, (model, gpus) in enumerate(sorted(seen.items())):
-        pairs.append([model, gpus[i % len(gpus)]])
+        else:
+            pairs.append((model, gpu))
+    pairs += [(model, gpus[i % len(gpus)]) for i, (model, gpus) in enumerate(sorted(seen.items()))]
+    return [(model, gpu, pins) for model, gpu in pairs for pins in pins_list]
 
-    def run(pair):
-        model, gpu = pair
-        exp = aimgen_side(Case(f"{model}@{gpu}", ((model, None, None, "vllm", "latency", "zc"),), gpu=gpu,
-                               release="zc"))
-        got = helm_side(which, "zc", None, "default", sets=[f"model={model}", f"gpu={gpu}"])
-        return f"{model} on {gpu}", compare(exp.docs, got)
 
-    differences = {cid: diff for cid, diff in in_parallel(run, pairs) if diff}
-    assert not differences, "\n".join(f"{cid}: {diff}" for cid, diff in differences.items())
+def check_zero_config(which: str, installs: list[tuple[str, str, dict]]) -> None:
+    """Installs that render are batched (chart_support.template_batch); the chart must fail with aimgen's own
+    message where aimgen exits (a sample of those, one helm run each: a failure ends a batch)."""
+    rendered, refused = [], []
+    for model, gpu, pins in installs:
+        exp = zero_config_side(zero_config_case(model, gpu, pins))
+        (refused if isinstance(exp, str) else rendered).append((model, gpu, pins, exp))
+    batches = chunks(rendered, 96)
+
+    def run(batch):
+        values = [{"model": m, "gpu": g, **pins} for m, g, pins, _ in batch]
+        got = template_batch(which, "zc", values)
+        return [(f"{m} on {g} {pins}", compare(exp, docs)) for (m, g, pins, exp), docs in zip(batch, got)]
+
+    differences = {cid: diff for result in in_parallel(run, batches) for cid, diff in result if diff}
+    assert not differences, f"{len(differences)} differ:\n" + "\n".join(f"{c}: {d}" for c, d in differences.items())
+
+    def refuse(item):
+        model, gpu, pins, message = item
+        sets = [f"model={model}", f"gpu={gpu}"] + [f"{k}={v}" for k, v in pins.items()]
+        result = template(which, "zc", sets=sets)
+        ok = result.returncode != 0 and message in result.stderr.replace("\n", " ")
+        return f"{model} on {gpu} {pins}", None if ok else f"aimgen: {message!r}; helm: {result.stderr.strip()!r}"
+
+    sample = sorted(refused, key=lambda r: (r[3], r[0], r[1]))
+    by_message = list({r[3].split(":")[-1]: r for r in sample}.values())[:12]  # one per kind of refusal
+    failures = {cid: diff for cid, diff in in_parallel(refuse, by_message) if diff}
+    assert not failures, "\n".join(f"{c}: {d}" for c, d in failures.items())
+    assert rendered and refused
+
+
+@pytest.mark.parametrize("which", sorted(HELMS))
+def test_zero_config_install_picks_what_aimgen_render_picks(which):
+    """Every model x GPU the planner sizes, with no constraint and with each single one (gpus, precision, backend,
+    metric): `helm template zc --set model=M --set gpu=G --set PIN=V` equals `aimgen render M --gpu G --PIN V`.
+    Recipe-only models (their answers come from the same compiled files through the same template path) are
+    sampled, one GPU each, rotating, to keep the suite's Helm calls bounded."""
+    singles, _ = zero_config_pins()
+    check_zero_config(which, zero_config_installs(singles, recipe_only_sample=True))
+
+
+@pytest.mark.parametrize("which", sorted(HELMS))
+def test_zero_config_pairs_sample(which):
+    import random
+
+    _, pairs = zero_config_pins()
+    installs = zero_config_installs(pairs)
+    check_zero_config(which, random.Random(12).sample(installs, 240))
+
+
+LONG_RELEASES = ["a", "r" * 44, "r" * 45, "r" * 46, "rel-" + "x" * 47, "x" * 52, "q-" + "z" * 51, "a1b2" * 13 + "c"]
+
+
+@pytest.mark.parametrize("which", sorted(HELMS))
+def test_release_names_up_to_53_characters(which):
+    """Python's naming rule and the chart's are one: names cut (and hashed) the same for every length Helm
+    allows, on the zero-config path and on the `aimgen values` path."""
+    assert max(map(len, LONG_RELEASES)) == 53
+
+    def run(release):
+        exp = aimgen_side(zero_config_case("Qwen/Qwen3-8B", "mi300x", {}, release=release))
+        zero = compare(exp.docs, helm_side(which, release, None, "default",
+                                           sets=["model=Qwen/Qwen3-8B", "gpu=mi300x"]))
+        case = Case(f"values-{release}", (("Qwen/Qwen3-8B", None, None, None, None, None),
+                                          ("meta-llama/Llama-3.1-8B-Instruct", None, None, None, None, None)),
+                    gpu="mi300x", release=release, options=(("prefetch_job", True),))
+        pair = aimgen_side(case)
+        values = compare(pair.docs, helm_side(which, pair.release, pair.values_text, pair.namespace))
+        return release, zero or values
+
+    differences = {r: d for r, d in in_parallel(run, LONG_RELEASES) if d}
+    assert not differences, "\n".join(f"{len(r)} chars {r}: {d}" for r, d in differences.items())
+
+
+def _objects(docs: list[dict]) -> set[tuple[str, str]]:
+    return {(d["kind"], d["metadata"]["name"]) for d in docs}
+
+
+@pytest.mark.parametrize("which", sorted(HELMS))
+def test_two_releases_in_one_namespace_share_no_object(which):
+    """A second `helm install` of the same model in the same namespace renders none of the first's objects
+    (runtimes are release-scoped), and neither do two `aimgen render` outputs of different models."""
+    sets = ["model=Qwen/Qwen3-8B", "gpu=mi300x", "cache.prefetchJob=true", "monitoring.enabled=true"]
+    first = helm_side(which, "chat-a", None, "llm", sets=sets)
+    second = helm_side(which, "chat-b", None, "llm", sets=sets)
+    assert first and not _objects(first) & _objects(second)
+    a = zero_config_side(Case("qwen", (("Qwen/Qwen3-8B", None, None, None, None, None),), gpu="mi300x", namespace="llm"))
+    b = zero_config_side(Case("llama", (("meta-llama/Llama-3.1-8B-Instruct", None, None, None, None, None),),
+                              gpu="mi300x", namespace="llm"))
+    assert not _objects(a) & _objects(b)

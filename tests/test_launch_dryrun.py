@@ -93,12 +93,22 @@ def test_pinned_profile_and_bad_inputs(tmp_path, monkeypatch, capsys):
     assert _dry_run(monkeypatch, env) == 2
 
 
-def test_missing_shape_falls_back_with_a_stated_reason(tmp_path, monkeypatch, capsys):
-    """The launcher chooses as `aimgen render` does: no throughput profile on MI355X → the latency one, said."""
+def test_a_pinned_metric_is_kept_when_the_recipe_lacks_it(tmp_path, monkeypatch, capsys):
+    """The launcher chooses as `aimgen render` does (docs/selection.md): AIM_METRIC=throughput with only a latency
+    profile on MI355X is planned for throughput from the architecture, and says so; never the latency one."""
     env = replay_env("mi355x-x8", tmp_path / "bin")
     env["AIM_METRIC"] = "throughput"
     assert _dry_run(monkeypatch, env) == 0
-    assert "metric throughput → latency" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "planned from the architecture" in err and "bf16-throughput" in err
+    assert "--max-running-requests=" not in out  # the planner's vLLM plan, not the cited SGLang latency profile
+
+
+def test_an_open_metric_takes_latency_and_its_widest_profile(tmp_path, monkeypatch, capsys):
+    env = replay_env("mi300x-x8", tmp_path / "bin")
+    del env["AIM_METRIC"]
+    assert _dry_run(monkeypatch, env) == 0
+    assert "--tensor-parallel-size=2" in json.loads(capsys.readouterr().out)["argv"]
 
 
 def test_model_too_large_for_the_visible_gpus_is_exit_3(tmp_path, monkeypatch, capsys):

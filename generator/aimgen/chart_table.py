@@ -1,11 +1,15 @@
 """The chart's generated files, compiled from recipes/ and the catalog by `aimgen chart sync`:
-charts/aim-engine/files/profiles.json (the profile table), the enums of charts/aim-engine/values.schema.json and
-files/aimgen.pyz.b64 (the aimgen bundle pods run with the engine image's Python, aimgen.podbundle)."""
+charts/aim-engine/files/profiles.json (the profile table), files/zero-config/*.json (select()'s answer for every
+zero-config install), the enums of charts/aim-engine/values.schema.json and files/aimgen.pyz.b64 (the aimgen bundle
+pods run with the engine image's Python, aimgen.podbundle). The chart looks answers up; it never ranks or selects
+(docs/chart.md)."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
+from itertools import combinations, product
 from pathlib import Path
 
 from aimgen import paths, podbundle
@@ -15,71 +19,159 @@ from aimgen.catalog.models import load_models
 from aimgen.catalog.nodepool import default_pool
 from aimgen.compose import realize
 from aimgen.constants import BACKENDS, CACHE_MOUNT_PATH, METRICS, PRECISIONS
+from aimgen.errors import AimgenError
 from aimgen.observability.chart_files import chart_files as observability_files
 from aimgen.recipes.load import load_all_profiles
 from aimgen.render.values import profile_entry, profile_key
-from aimgen.select import GPU_LADDER, Request, Selection, precision_preference
+from aimgen.select import GPU_LADDER, Request, Selection, select
 
 TABLE_PATH = ("files", "profiles.json")
 BUNDLE_PATH = ("files", "aimgen.pyz.b64")
+INDEX_PATH = ("files", "chart.json")
+ZERO_CONFIG_DIR = ("files", "zero-config")
 SCHEMA_PATH = ("values.schema.json",)
-# What an unspecified chart install asks for: the defaults of `aimgen render` (select.Request).
-DEFAULT_BACKEND = Request.__dataclass_fields__["backend"].default
-DEFAULT_METRIC = Request.__dataclass_fields__["metric"].default
+# The values a zero-config install may pin, in the order of its answer keys ("gpus|precision|backend|metric",
+# empty where open): all of them alone and every pair; more pins need `aimgen values`.
+ZERO_CONFIG_DIMENSIONS = ("gpus", "precision", "backend", "metric")
+MAX_ZERO_CONFIG_PINS = 2
 
 
 def table_path() -> Path:
     return paths.chart_dir().joinpath(*TABLE_PATH)
 
 
+def index_path() -> Path:
+    return paths.chart_dir().joinpath(*INDEX_PATH)
+
+
+def zero_config_dir() -> Path:
+    return paths.chart_dir().joinpath(*ZERO_CONFIG_DIR)
+
+
 def schema_path() -> Path:
     return paths.chart_dir().joinpath(*SCHEMA_PATH)
 
 
-def build_table() -> dict:
-    """profiles: every recipe profile by key; order: per model|gpu, the profiles a zero-config install may pick,
-    best first, ranked as aimgen.select ranks them for the default request on the GPU's default pool (so the
-    first one is what `aimgen render MODEL --gpu GPU` picks); gpus: device ids; cache: the env of the serving and
-    prefetch containers (constants of aimgen.cache.plan the chart cannot compute)."""
-    from aimgen.cache.plan import serving_env
-    from aimgen.render.kserve import prefetch_env_vars
+def zero_config_constraints() -> list[dict]:
+    """Every constraint a zero-config install may set (values.schema.json's enums), alone and in pairs."""
+    choices = {"gpus": sorted(GPU_LADDER), "precision": list(PRECISIONS), "backend": list(BACKENDS),
+               "metric": list(METRICS)}
+    out: list[dict] = [{}]
+    for n in range(1, MAX_ZERO_CONFIG_PINS + 1):
+        for dims in combinations(ZERO_CONFIG_DIMENSIONS, n):
+            out += [dict(zip(dims, values)) for values in product(*(choices[d] for d in dims))]
+    return out
 
+
+def constraint_key(pins: dict) -> str:
+    return "|".join(str(pins.get(d, "")) for d in ZERO_CONFIG_DIMENSIONS)
+
+
+def zero_config_answers(model, gpu, table: dict) -> dict:
+    """What `aimgen render MODEL --gpu GPU [pins]` decides for every zero-config constraint: the profile (its key
+    in files/profiles.json when it is a cited one, else the entry) and the fallbacks it states, or the message it
+    exits 3 (or 2) with. Answers share their choices, so the chart's release record stays small."""
+    pool = default_pool(gpu)
+    choices: list[dict] = []
+    seen: dict[str, int] = {}
+    answers: list[int] = []  # in the order of zero_config_constraints() (chart.json zeroConfigKeys)
+    for pins in zero_config_constraints():
+        try:
+            selection = select(Request(model=model, pool=pool, **pins))
+            d = realize(selection, "zero-config")
+            entry = profile_entry(d.serving, d.runtime, CACHE_MOUNT_PATH)
+            key = profile_key(entry)
+            found = {"key": key} if table.get(key) == entry else {"profile": entry}
+            choice = {**found, "fallbacks": list(selection.fallbacks)}
+        except AimgenError as exc:
+            # the chart puts "MODEL on GPU with PINS: " in front, as explain_refusal() below does
+            choice = {"error": exc.message}
+        key = json.dumps(choice, sort_keys=True)
+        if key not in seen:
+            seen[key] = len(choices)
+            choices.append(choice)
+        answers.append(seen[key])
+    return {"answers": answers, "choices": choices, "base": _factor_out(choices)}
+
+
+def _factor_out(choices: list[dict]) -> dict:
+    """Per backend, the fields every inline profile of a file shares (model, checkpoint, runtime, env, ...), kept
+    once in the file's `base`; the chart merges them back. Only to keep the release record small."""
+    bases: dict[str, dict] = {}
+    for backend in sorted({c["profile"]["backend"] for c in choices if "profile" in c}):
+        inline = [c["profile"] for c in choices if c.get("profile", {}).get("backend") == backend]
+        base = {k: v for k, v in inline[0].items()
+                if k != "backend" and all(k in p and p[k] == v for p in inline[1:])}
+        for p in inline:
+            for k in base:
+                del p[k]
+        bases[backend] = base
+    return bases
+
+
+def zero_config_file(model_id: str, gpu: str) -> Path:
+    slug = re.sub(r"[^a-z0-9.-]+", "-", model_id.lower().replace("/", "--"))
+    return zero_config_dir() / f"{slug}--{gpu}.json"
+
+
+def build_table() -> dict:
+    """profiles: every recipe profile by key: what `aimgen values` names and the chart looks up."""
     models, gpus = load_models(), load_gpus()
     profiles: dict[str, dict] = {}
-    by_model_gpu: dict[str, list] = {}
     for p in load_all_profiles():
         model, gpu = models[p.model], gpus[p.gpu]
         pool = replace(default_pool(gpu), nodes=max(1, p.nodes))
         req = Request(model=model, pool=pool, gpus=p.gpus, precision=p.precision, backend=p.backend, metric=p.metric)
         d = realize(Selection(req, p, p.gpus, p.precision, p.backend, p.metric), "table")
         entry = profile_entry(d.serving, d.runtime, CACHE_MOUNT_PATH)
-        key = profile_key(entry)
-        profiles[key] = entry
-        group = by_model_gpu.setdefault(f"{p.model}|{p.gpu}", [])
-        home = default_pool(gpu)
-        if p.nodes > 1 or p.gpus > home.gpus_per_node or not runnable(gpu, p.precision, model):
-            continue  # the default pool cannot run it: only reachable through `aimgen values --node-pool`
-        preference = precision_preference(model, default_precision(model, gpu))
-        rank = (
-            p.backend != DEFAULT_BACKEND,
-            preference.index(p.precision) if p.precision in preference else len(preference),
-            p.metric != DEFAULT_METRIC,
-            p.gpus,
-            key,
-        )
-        group.append((rank, key))
-    order = {k: [key for _, key in sorted(v)] for k, v in sorted(by_model_gpu.items()) if v}
-    gpu_table = {name: {"deviceIds": list(g.device_ids), "product": g.product} for name, g in sorted(gpus.items())}
+        profiles[profile_key(entry)] = entry
+    return {"profiles": dict(sorted(profiles.items()))}
+
+
+def build_index() -> dict:
+    """What every install reads (small: every template parses it): zeroConfig, per model|gpu, the file under
+    files/zero-config/ with every zero-config answer; zeroConfigKeys, each constraint's place in a file's
+    answers; gpus: device ids; cache: the env of the serving and prefetch
+    containers (constants of aimgen.cache.plan the chart cannot compute)."""
+    from aimgen.cache.plan import serving_env
+    from aimgen.render.kserve import prefetch_env_vars
+
+    models, gpus = load_models(), load_gpus()
     return {
-        "profiles": dict(sorted(profiles.items())),
-        "order": order,
-        "gpus": gpu_table,
+        "zeroConfig": {f"{m}|{g}": "/".join((*ZERO_CONFIG_DIR, zero_config_file(m, g).name))
+                       for m in sorted(models) for g in sorted(gpus)},
+        "zeroConfigKeys": {constraint_key(pins): i for i, pins in enumerate(zero_config_constraints())},
+        "gpus": {name: {"deviceIds": list(g.device_ids), "product": g.product} for name, g in sorted(gpus.items())},
         "cache": {
             "mountPath": CACHE_MOUNT_PATH,
             "servingEnv": dict(sorted(serving_env(CACHE_MOUNT_PATH).items())),
             "prefetchEnv": prefetch_env_vars(CACHE_MOUNT_PATH),
         },
     }
+
+
+def refusal(model_id: str, gpu: str, pins: dict, message: str) -> str:
+    """A zero-config refusal as the chart words it (the template writes the same prefix)."""
+    asked = " ".join(f"{k}={pins[k]}" for k in ZERO_CONFIG_DIMENSIONS if k in pins)
+    return f"{model_id} on {gpu}{' with ' + asked if asked else ''}: {message}"
+
+
+def zero_config_files(table: dict) -> list[tuple[Path, str]]:
+    models, gpus = load_models(), load_gpus()
+    profiles = table["profiles"]
+    return [(zero_config_file(m, g), render_answers(zero_config_answers(models[m], gpus[g], profiles)))
+            for m in sorted(models) for g in sorted(gpus)]
+
+
+def render_answers(answers: dict) -> str:
+    """Compact (the chart ships in every release record), one choice per line (diffs stay readable)."""
+    def compact(value) -> str:
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    choices = ",\n".join(compact(c) for c in answers["choices"])
+    return (f'{{"answers":{compact(answers["answers"])},\n"base":{compact(answers["base"])},\n'
+            f'"choices":[\n{choices}\n]}}\n')
+
 
 
 def render_table(table: dict) -> str:
@@ -131,10 +223,19 @@ def render_schema(current: str) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
+def orphan_files(wanted: list[tuple[Path, str]]) -> list[Path]:
+    """Generated files no longer wanted (a model or GPU left the catalog): sync deletes them, check fails."""
+    keep = {path for path, _ in wanted}
+    return sorted(p for p in zero_config_dir().glob("*.json") if p not in keep)
+
+
 def chart_files() -> list[tuple[Path, str]]:
     """Every generated chart file with its wanted content: `aimgen chart sync` writes them, `check` compares."""
+    table = build_table()
     return [
-        (table_path(), render_table(build_table())),
+        (table_path(), render_table(table)),
+        (index_path(), render_table(build_index())),
+        *zero_config_files(table),
         (schema_path(), render_schema(schema_path().read_text())),
         (paths.chart_dir().joinpath(*BUNDLE_PATH), podbundle.build_b64()),
         *observability_files(),

@@ -17,7 +17,7 @@ from aimgen.constants import (
 )
 from aimgen.errors import InvalidInput, NoFeasiblePlan, UsageError
 from aimgen.multinode import check_group, check_shape, rendezvous_flags
-from aimgen.names import dns_label, model_name
+from aimgen.names import dns_label, model_name, runtime_name
 from aimgen.planning.engine import multinode_env
 from aimgen.parallel import from_flags
 from aimgen.select import Request, Selection, select
@@ -138,12 +138,12 @@ def _refuse_secrets(argv: tuple[str, ...], env: dict, profile) -> None:
 
 
 def _runtime_spec(runtime, gfx: str, port: int | None = None, multinode: bool = False) -> RuntimeSpec:
+    """Named once the release is known (compose): until then, by plugin and GPU generation."""
     image = runtime.image_for(gfx)
-    # A multi-node runtime is its own object: its workerSpec must not change the runtime single-node models use.
-    suffix = "-multinode" if multinode else ""
     return RuntimeSpec(
-        name=dns_label(f"aim-{runtime.name}-{gfx}{suffix}"),
+        name=f"{runtime.name}-{gfx}",  # replaced by the release-scoped name in compose()
         plugin=runtime.name,
+        gfx=gfx,
         engine=runtime.engine,
         engine_version=runtime.engine_version,
         image=image,
@@ -163,7 +163,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     """A selection made concrete: parallelism, engine argv, env, sizes. `port` overrides the runtime's serving
     port; `model_path` replaces the checkpoint id as the engine's model (a folder KServe filled)."""
     from aimgen.cache.plan import cache_size_bytes, compile_cache_env
-    from aimgen.planning.planner import fit_check, plan
+    from aimgen.planning.planner import plan
     from aimgen.recipes.features import apply_features
     from aimgen.runtimes.registry import runtime_for_backend
 
@@ -183,38 +183,39 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
                       f"{selection.metric}")
         source_title = "planned from the model architecture (no recipe profile)"
     else:
+        from aimgen.planning.profile_fit import derived_fit, profile_fit
+
         # before any arithmetic: a removed or mistyped flag gets the snapshot's hint, not a sizing error
         _check_engine(runtime, profile.args, profile.env, profile)
-        shape = from_flags(profile.gpus, profile.nodes, profile.args)
-        tp, pp = shape.tensor, shape.pipeline
+        names = runtime.flag_names
         args = dict(profile.args)
-        if req.max_model_len:
-            args["max-model-len"] = req.max_model_len
         env = dict(profile.env)
         checkpoint = profile.checkpoint or model.checkpoints.get(profile.precision, model.id)
         revision = profile.revision or (model.revision if checkpoint == model.id else None)
-        profile_id = profile.id
-        source_title = profile.source["title"]
-        # Engines default the context to the model's maximum: check the profile at what the engine will use.
-        context = args.get("max-model-len") or args.get("context-length") or model.context_length
-        the_plan = fit_check(
-            model, gpu, profile.precision, tp, pp,
-            max_model_len=context,
-            max_num_seqs=args.get("max-num-seqs") or args.get("max-running-requests"),
-            gpu_memory_utilization=args.get("gpu-memory-utilization") or args.get("mem-fraction-static"),
-            kv_cache_dtype=args.get("kv-cache-dtype") if args.get("kv-cache-dtype") not in (None, "auto") else None,
-            dp=shape.data,
-        )
+        if selection.derived:
+            # Same env and tuning as the cited profile; TP from the pinned GPU count, context recomputed for it.
+            shape = from_flags(selection.gpus, profile.nodes, args)
+            the_plan = derived_fit(model, gpu, profile.precision, args, names, shape,
+                                   max_model_len=req.max_model_len)
+            args[names["max_model_len"]] = the_plan.max_model_len
+            profile_id = (f"{model_name(model.id)}-{gpu.name}-x{selection.gpus}-{profile.precision}-"
+                          f"{profile.backend}-{profile.metric}-derived")
+            source_title = f"derived from {profile.id} ({profile.source['title']})"
+        else:
+            shape = from_flags(profile.gpus, profile.nodes, args)
+            if req.max_model_len:
+                args[names["max_model_len"]] = req.max_model_len
+            the_plan = profile_fit(model, gpu, profile.precision, args, names, shape)
+            profile_id = profile.id
+            source_title = profile.source["title"]
         if not the_plan.fits:
-            raise NoFeasiblePlan(f"profile {profile.id} does not fit: {the_plan.reason}", file=profile.location)
+            raise NoFeasiblePlan(f"profile {profile_id} does not fit: {the_plan.reason}", file=profile.location)
     args, feature_lines = apply_features(model.id, selection.backend, args, req.features)
     if profile is None or feature_lines:
         # what the engine will be given, features included, against the pinned engine's own parser snapshot
         _check_engine(runtime, args, env, profile)
-    if profile:
-        check_shape(shape, selection.backend, f"profile {profile.id}", file=profile.location)
-    else:
-        check_shape(shape, selection.backend, f"planned {model.id}")
+    check_shape(shape, selection.backend, f"profile {profile_id}" if profile else f"planned {model.id}",
+                file=profile.location if profile else None)
     nodes = shape.nodes
     runtime_spec = _runtime_spec(runtime, gpu.gfx, port, multinode=nodes > 1)
     env = {**runtime.env, **multinode_env(nodes), **env}
@@ -264,6 +265,8 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         worker_args=worker_argv,
         compile_env=tuple(compile_cache_env(CACHE_MOUNT_PATH, runtime_spec.image, gpu.gfx,
                                             runtime.compile_caches).items()),
+        fallbacks=selection.fallbacks,
+        derived_from=profile.id if selection.derived else "",
     )
     return Decision(selection, the_plan, serving, runtime_spec, engine_flags=flags, features=feature_lines)
 
@@ -363,8 +366,14 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         decisions.append(d)
     release = dns_label(options.name) if options.name else decisions[0].serving.name
     replicas = options.autoscale or (1, 1)
-    services = [replace(d.serving, min_replicas=replicas[0], max_replicas=replicas[1]) for d in decisions]
-    runtimes = tuple({d.runtime.name: d.runtime for d in decisions}.values())
+    runtimes: dict[str, RuntimeSpec] = {}
+    services = []
+    for d in decisions:
+        rt = replace(d.runtime, name=runtime_name(release, d.runtime.base_name))
+        if runtimes.setdefault(rt.name, rt) != rt:
+            raise InvalidInput(f"{d.serving.name}: runtime {rt.name} is used by another deployment with a different "
+                               "image or command")
+        services.append(replace(d.serving, runtime=rt.name, min_replicas=replicas[0], max_replicas=replicas[1]))
     cache = CacheSpec(
         enabled=options.cache_enabled,
         claim_name=options.existing_claim or dns_label(f"{release}-cache"),
@@ -396,7 +405,7 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
     spec = DeploymentSpec(
         release=release,
         namespace=options.namespace,
-        runtimes=runtimes,
+        runtimes=tuple(runtimes.values()),
         services=tuple(services),
         cluster_runtime=options.cluster_runtime,
         cache=cache,

@@ -47,6 +47,8 @@ ANN_MODEL = "aim-engine.amd.com/model"
 # scraping and probes leave them out.
 LABEL_ROLE = "aim-engine.amd.com/role"
 ROLE_WORKER = "worker"
+ANN_FALLBACKS = "aim-engine.amd.com/fallbacks"  # what selection chose on open dimensions, "; "-joined
+ANN_DERIVED_FROM = "aim-engine.amd.com/derived-from"  # the cited profile a derived one comes from
 PART_OF = "aim-engine"
 
 GIB = 1024**3  # bytes in a GiB: weights, caches, VRAM and Kubernetes "Gi" quantities

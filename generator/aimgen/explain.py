@@ -57,6 +57,7 @@ def explain_dict(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER)
         "profile": svc.profile_id,
         "source": svc.source,
         "source_title": svc.source_title,
+        "derived_from": svc.derived_from or None,
         "fallbacks": list(s.fallbacks),
         "features": list(d.features),
         "runtime": svc.runtime,
@@ -99,6 +100,9 @@ def explain_text(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER)
              f"({e['precision']}, {e['backend']}, optimised for {e['metric']})"]
     if e["source"] == "recipe":
         lines.append(f"  profile {e['profile']} from the recipe; settings follow: {e['source_title']}")
+    elif e["source"] == "derived":
+        lines.append(f"  profile {e['profile']}: {e['source_title']}; tensor parallelism and context recomputed "
+                     "for this GPU count")
     else:
         lines.append("  no recipe profile: planned from the model's architecture")
     for f in e["fallbacks"]:

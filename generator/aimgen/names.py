@@ -1,4 +1,5 @@
-"""Kubernetes object names from arbitrary model ids: valid DNS-1123 labels, length-limited, hashed when cut."""
+"""Kubernetes object names: valid DNS-1123 labels, length-limited, hashed when cut. The one naming rule: the
+chart's aim-engine.dnsLabel helper is the same function, and tests/test_chart_equivalence.py holds them equal."""
 
 from __future__ import annotations
 
@@ -25,3 +26,9 @@ def dns_label(text: str, max_len: int = MAX_LABEL) -> str:
 def model_name(model_id: str) -> str:
     """Default InferenceService name for a model id: its repo part (org dropped)."""
     return dns_label(model_id.split("/")[-1], MAX_ISVC_NAME)
+
+
+def runtime_name(release: str, base_name: str) -> str:
+    """A release's own (Cluster)ServingRuntime (base_name: RuntimeSpec.base_name): two releases never share or
+    fight over one."""
+    return dns_label(f"{release}-{base_name}")

@@ -26,7 +26,7 @@ class Probes:
 class RuntimeSpec:
     """One ServingRuntime / ClusterServingRuntime object."""
 
-    name: str  # object name, e.g. aim-vllm-rocm-gfx942
+    name: str  # object name, release-scoped: aimgen.names.runtime_name(), e.g. qwen3-8b-vllm-rocm-gfx942
     plugin: str  # runtimes/<plugin>/
     engine: str  # vllm | sglang
     engine_version: str
@@ -36,6 +36,13 @@ class RuntimeSpec:
     health_path: str
     metrics_path: str
     multinode: bool = False  # carries KServe's workerSpec (worker-container) and the mp executor annotation
+    gfx: str = ""  # the GPU generation the image is built for (part of the runtime's name)
+
+    @property
+    def base_name(self) -> str:
+        """The runtime's name before the release scopes it: plugin, GPU generation and, for a group runtime, its
+        kind (a workerSpec must not change the runtime single-node models use)."""
+        return f"{self.plugin}-{self.gfx}{'-multinode' if self.multinode else ''}"
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ class ServingSpec:
     checkpoint: str  # Hugging Face repo loaded
     revision: str | None
     profile_id: str
-    source: str  # "recipe" | "planner"
+    source: str  # "recipe" | "derived" | "planner" (docs/selection.md)
     source_title: str
     gpu: str
     gpus: int  # GPUs per pod
@@ -91,6 +98,8 @@ class ServingSpec:
     weights_bytes: int
     cache_bytes: int
     probes: Probes = field(default_factory=Probes)
+    fallbacks: tuple[str, ...] = ()  # what selection changed on open dimensions, said on the InferenceService
+    derived_from: str = ""  # the cited profile a derived one comes from
     min_replicas: int = 1
     max_replicas: int = 1
     disaggregation: DisaggregationSpec | None = None  # llmisvc only: prefill/decode split

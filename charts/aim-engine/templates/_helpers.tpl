@@ -4,9 +4,28 @@ Helpers for aim-engine. The objects mirror generator/aimgen/render/{k8s,kserve,e
 Selection and sizing are decided in Python and shipped in files/profiles.json; the templates only look up.
 */}}
 
-{{/* A name cut to a DNS label (63 characters). */}}
+{{/*
+A name as a DNS label: aimgen.names.dns_label(), the one naming rule (lower-case [a-z0-9-], starting with a
+letter, at most "max" characters; a cut name ends with 8 hex of the SHA-256 of the text).
+Argument: dict "text" TEXT "max" MAX. tests/test_chart_equivalence.py renders release names up to 53 characters.
+*/}}
+{{- define "aim-engine.dnsLabel" -}}
+{{- $max := int .max -}}
+{{- $clean := regexReplaceAll "[^a-z0-9-]+" (lower .text) "-" | trimAll "-" -}}
+{{- $clean = regexReplaceAll "-{2,}" $clean "-" -}}
+{{- if not (regexMatch "^[a-z]" $clean) -}}
+{{- $clean = printf "m-%s" $clean | trimSuffix "-" -}}
+{{- end -}}
+{{- if le (len $clean) $max -}}
+{{- $clean -}}
+{{- else -}}
+{{- printf "%s-%s" (trunc (sub $max 9 | int) $clean | trimSuffix "-") (sha256sum .text | trunc 8) -}}
+{{- end -}}
+{{- end }}
+
+{{/* A name cut to a DNS label of 63 characters (aim-engine.dnsLabel). Argument: TEXT. */}}
 {{- define "aim-engine.trunc" -}}
-{{- . | trunc 63 | trimSuffix "-" -}}
+{{- include "aim-engine.dnsLabel" (dict "text" . "max" 63) -}}
 {{- end }}
 
 {{- define "aim-engine.serviceAccountName" -}}
@@ -40,28 +59,35 @@ app.kubernetes.io/component: {{ .component | quote }}
 {{- end }}
 
 {{/*
-The release's deployments, resolved, as JSON: {"items": [{"name": N, "profile": ENTRY, "deviceIds": [...]}],
-"cacheEnv": {...}, "prefetchEnv": {...}}. ENTRY is render/values.py profile_entry(), deviceIds the GPU type's
-PCI ids, cacheEnv / prefetchEnv the env of the serving / prefetch containers (aimgen.cache.plan, via the table).
-Zero-config (`model` + `gpu`) takes the first profile of the table's preference order that matches the given
-gpus/precision/backend/metric; `deployments` items carry an inline `profile` or name one by its exact key.
-Templates call it once each: it parses the table.
+The release's deployments, resolved, as JSON: {"items": [{"name": N, "profile": ENTRY, "runtimeName": R,
+"fallbacks": [...], "deviceIds": [...]}], "cacheEnv": {...}, "prefetchEnv": {...}}. ENTRY is render/values.py
+profile_entry(), R the release-scoped runtime name (aimgen.names.runtime_name()), deviceIds the GPU type's PCI ids,
+cacheEnv / prefetchEnv the env of the serving / prefetch containers (aimgen.cache.plan, via the table).
+Nothing is chosen here: zero-config (`model` + `gpu` [+ pins]) looks up the answer `aimgen chart sync` compiled
+from aimgen.select for that request (files/zero-config/); `deployments` items carry an inline `profile` or name
+one by its exact key in files/profiles.json (parsed only then). Templates call it once each.
 */}}
 {{- define "aim-engine.deployments" -}}
-{{- $table := .Files.Get "files/profiles.json" | fromJson -}}
+{{- $table := .Files.Get "files/chart.json" | fromJson -}}
 {{- $v := .Values -}}
 {{- $items := list -}}
 {{- if $v.model -}}
-  {{- $name := $v.name | default .Release.Name -}}
-  {{- if gt (len $name) 45 -}}
-    {{- fail (printf "name %q has %d characters; KServe derives longer names from it: set `name` to at most 45 characters" $name (len $name)) -}}
+  {{- $name := $v.name -}}
+  {{- if $name -}}
+    {{- if gt (len $name) 45 -}}
+      {{- fail (printf "name %q has %d characters; KServe derives longer names from it: set `name` to at most 45 characters" $name (len $name)) -}}
+    {{- end -}}
+    {{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
+      {{- fail (printf "name %q is not a DNS label: set `name` to lower-case letters, digits and '-', starting with a letter" $name) -}}
+    {{- end -}}
+  {{- else -}}
+    {{- $name = include "aim-engine.dnsLabel" (dict "text" .Release.Name "max" 45) -}}
   {{- end -}}
-  {{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
-    {{- fail (printf "name %q is not a DNS label: set `name` to lower-case letters, digits and '-', starting with a letter" $name) -}}
-  {{- end -}}
-  {{- $items = append $items (dict "name" $name "profile" (include "aim-engine.pick" (dict "table" $table "values" $v) | fromJson)) -}}
+  {{- $answer := include "aim-engine.zeroConfig" (dict "ctx" . "table" $table) | fromJson -}}
+  {{- $items = append $items (dict "name" $name "profile" $answer.profile "fallbacks" $answer.fallbacks) -}}
 {{- else if $v.deployments -}}
   {{- $seen := dict -}}
+  {{- $profiles := dict -}}
   {{- range $i, $d := $v.deployments -}}
     {{- if hasKey $seen $d.name -}}
       {{- fail (printf "deployments[%d]: name %q is already used by another deployment; give each a distinct name" $i $d.name) -}}
@@ -70,70 +96,70 @@ Templates call it once each: it parses the table.
     {{- $p := $d.profile -}}
     {{- if not $p -}}
       {{- $key := printf "%s|%s|%d|%s|%s|%s" $d.model $d.gpu (int $d.gpus) $d.precision $d.backend $d.metric -}}
-      {{- $p = index $table.profiles $key -}}
+      {{- if not $profiles -}}
+        {{- $profiles = ($.Files.Get "files/profiles.json" | fromJson).profiles -}}
+      {{- end -}}
+      {{- $p = index $profiles $key -}}
       {{- if not $p -}}
-        {{- fail (printf "deployments[%d] (%s): the chart has no profile gpus=%d precision=%s backend=%s metric=%s for %s on %s; %s" $i $d.name (int $d.gpus) $d.precision $d.backend $d.metric $d.model $d.gpu (include "aim-engine.shapes" (dict "table" $table "model" $d.model "gpu" $d.gpu))) -}}
+        {{- fail (printf "deployments[%d] (%s): the chart has no profile %s; `aimgen values %s --gpu %s` writes the values for it (an inline profile when it is not a recipe's)" $i $d.name $key $d.model $d.gpu) -}}
       {{- end -}}
     {{- end -}}
-    {{- $items = append $items (dict "name" $d.name "profile" $p) -}}
+    {{- $items = append $items (dict "name" $d.name "profile" $p "fallbacks" ($d.fallbacks | default list)) -}}
   {{- end -}}
 {{- else -}}
   {{- fail "nothing to serve: set model and gpu (e.g. --set model=Qwen/Qwen3-8B --set gpu=mi300x) or list deployments (`aimgen values MODEL --gpu GPU` writes them)" -}}
 {{- end -}}
 {{- $resolved := list -}}
+{{- $runtimes := dict -}}
 {{- range $d := $items -}}
   {{- if and (eq ($d.profile.api | default "isvc") "llmisvc") (ne $v.api "llmisvc") -}}
     {{- fail (printf "deployment %s: its profile was compiled for an LLMInferenceService (`aimgen values --api llmisvc`): set api: llmisvc, or write the values without --api llmisvc" $d.name) -}}
   {{- end -}}
   {{- $gpu := index $table.gpus $d.profile.gpu | default dict -}}
-  {{- $resolved = append $resolved (merge $d (dict "deviceIds" ($gpu.deviceIds | default list))) -}}
+  {{- $rt := $d.profile.runtime -}}
+  {{- $rtName := include "aim-engine.trunc" (printf "%s-%s" $.Release.Name $rt.baseName) -}}
+  {{- if and (hasKey $runtimes $rtName) (ne (toJson (index $runtimes $rtName)) (toJson $rt)) -}}
+    {{- fail (printf "deployment %s: runtime %s is used by another deployment with a different image or command; give both profiles the same runtime" $d.name $rtName) -}}
+  {{- end -}}
+  {{- $_ := set $runtimes $rtName $rt -}}
+  {{- $resolved = append $resolved (merge $d (dict "runtimeName" $rtName "deviceIds" ($gpu.deviceIds | default list))) -}}
 {{- end -}}
 {{- toJson (dict "items" $resolved "cacheEnv" $table.cache.servingEnv "prefetchEnv" $table.cache.prefetchEnv) -}}
 {{- end }}
 
-{{/* Zero-config pick. Argument: dict "table" TABLE "values" .Values. Result: the profile entry as JSON. */}}
-{{- define "aim-engine.pick" -}}
-{{- $v := .values -}}
-{{- $found := dict -}}
-{{- range $key := index .table.order (printf "%s|%s" $v.model $v.gpu) | default list -}}
-  {{- $p := index $.table.profiles $key -}}
-  {{- if and (not $found) (or (not $v.gpus) (eq (int $v.gpus) (int $p.parallelism.worldSize))) (or (not $v.precision) (eq $v.precision $p.precision)) (or (not $v.backend) (eq $v.backend $p.backend)) (or (not $v.metric) (eq $v.metric $p.metric)) -}}
-    {{- $found = $p -}}
+{{/*
+The zero-config answer: files/zero-config/<model>--<gpu>.json holds, for each pinned combination
+("gpus|precision|backend|metric", empty where open), what `aimgen render MODEL --gpu GPU [pins]` decides: a
+profile (inline, or the key of a cited one in files/profiles.json) with its fallbacks, or the message it exits
+with (after "MODEL on GPU with PINS: ", aimgen.chart_table.refusal()). An inline profile lists only what it does
+not share with the file's `base` for its backend. Argument: dict "ctx" $ "table" TABLE.
+*/}}
+{{- define "aim-engine.zeroConfig" -}}
+{{- $v := .ctx.Values -}}
+{{- $file := index .table.zeroConfig (printf "%s|%s" $v.model $v.gpu) -}}
+{{- if not $file -}}
+  {{- fail (printf "model %q is not in the chart's catalog (see `aimgen list models`); `aimgen values %s --gpu %s --model-config config.json` writes values for any model" $v.model $v.model $v.gpu) -}}
+{{- end -}}
+{{- $z := .ctx.Files.Get $file | fromJson -}}
+{{- $pins := list (toString ($v.gpus | default "")) ($v.precision | default "") ($v.backend | default "") ($v.metric | default "") -}}
+{{- $key := join "|" $pins -}}
+{{- if not (hasKey .table.zeroConfigKeys $key) -}}
+  {{- fail (printf "zero-config answers cover at most two of gpus, precision, backend, metric; for more, `aimgen values %s --gpu %s ...` writes the values" $v.model $v.gpu) -}}
+{{- end -}}
+{{- $choice := index $z.choices (int (index $z.answers (int (index .table.zeroConfigKeys $key)))) -}}
+{{- if $choice.error -}}
+  {{- $asked := list -}}
+  {{- range $i, $d := list "gpus" "precision" "backend" "metric" -}}
+    {{- if index $pins $i }}{{ $asked = append $asked (printf "%s=%s" $d (index $pins $i)) }}{{ end -}}
   {{- end -}}
+  {{- fail (printf "%s on %s%s: %s" $v.model $v.gpu (ternary (printf " with %s" (join " " $asked)) "" (gt (len $asked) 0)) $choice.error) -}}
 {{- end -}}
-{{- if not $found -}}
-  {{- fail (printf "no profile for %s on %s%s in the chart's table; %s" $v.model $v.gpu (include "aim-engine.wanted" $v) (include "aim-engine.shapes" (dict "table" .table "model" $v.model "gpu" $v.gpu))) -}}
-{{- end -}}
-{{- toJson $found -}}
-{{- end }}
-
-{{/* The shape asked for, e.g. " with gpus=8 precision=fp8", for messages. */}}
-{{- define "aim-engine.wanted" -}}
-{{- $parts := list -}}
-{{- if .gpus }}{{ $parts = append $parts (printf "gpus=%d" (int .gpus)) }}{{ end -}}
-{{- range $k := list "precision" "backend" "metric" -}}
-  {{- if index $ $k }}{{ $parts = append $parts (printf "%s=%s" $k (index $ $k)) }}{{ end -}}
-{{- end -}}
-{{- if $parts }} with {{ join " " $parts }}{{ end -}}
-{{- end }}
-
-{{/* What the table offers for a model and GPU, as a message that says how to fix the values. */}}
-{{- define "aim-engine.shapes" -}}
-{{- $shapes := list -}}
-{{- range $key := index .table.order (printf "%s|%s" .model .gpu) | default list -}}
-  {{- $p := index $.table.profiles $key -}}
-  {{- $shapes = append $shapes (printf "gpus=%d precision=%s backend=%s metric=%s" (int $p.parallelism.worldSize) $p.precision $p.backend $p.metric) -}}
-{{- end -}}
-{{- if $shapes -}}
-available shapes: {{ join "; " $shapes }}
+{{- if $choice.key -}}
+  {{- $choice = dict "profile" (index (.ctx.Files.Get "files/profiles.json" | fromJson).profiles $choice.key) "fallbacks" $choice.fallbacks -}}
 {{- else -}}
-{{- $models := list -}}
-{{- range $key := keys .table.order | sortAlpha -}}
-  {{- $mg := splitList "|" $key -}}
-  {{- if eq (last $mg) $.gpu }}{{ $models = append $models (first $mg) }}{{ end -}}
+  {{- $choice = dict "profile" (merge $choice.profile (index $z.base $choice.profile.backend)) "fallbacks" $choice.fallbacks -}}
 {{- end -}}
-the table has no profile for this model on this GPU (models with {{ .gpu }} profiles: {{ join ", " $models | default "none" }}); `aimgen values {{ .model }} --gpu {{ .gpu }}` plans one: install with its output as -f values
-{{- end -}}
+{{- toJson $choice -}}
 {{- end }}
 
 {{/* An image, pinned by digest when imageDigests names its repository. Argument: dict "ctx" $ "image" IMAGE. */}}

@@ -12,10 +12,12 @@ from aimgen.errors import UsageError
 
 Models = Annotated[List[str], typer.Argument(help="Model id(s): catalog ids (see `aimgen list models`), any Hub id org/name (config.json fetched from the Hub or HF_ENDPOINT, cached for offline runs), or any id with --model-config.", show_default=False)]
 Gpu = Annotated[Optional[str], typer.Option("--gpu", help="GPU type, e.g. mi300x (see `aimgen list gpus`). Required unless --node-pool names it.")]
-Gpus = Annotated[Optional[int], typer.Option("--gpus", help="GPUs per replica (1, 2, 4, 8…); default: the recipe's choice or the planner's minimum.")]
+# A value given is a constraint: kept, or exit 3 saying what would work; left out, selection chooses and says
+# every fallback (docs/selection.md).
+Gpus = Annotated[Optional[int], typer.Option("--gpus", help="GPUs per replica (1, 2, 4, 8…); default: the recipe's default for the metric, within the pool.")]
 Precision = Annotated[Optional[str], typer.Option("--precision", help="bf16 | fp16 | fp8 | int8 | int4 | mxfp4; default: the model's native precision where the GPU runs it.")]
-Backend = Annotated[str, typer.Option("--backend", help="Serving engine: vllm | sglang.")]
-Metric = Annotated[str, typer.Option("--metric", help="Optimise for latency | throughput.")]
+Backend = Annotated[Optional[str], typer.Option("--backend", help="Serving engine: vllm | sglang; default: vllm where the recipe has it.")]
+Metric = Annotated[Optional[str], typer.Option("--metric", help="Optimise for latency | throughput; default: latency where the recipe has it.")]
 NodePoolFile = Annotated[Optional[Path], typer.Option("--node-pool", help="Node pool YAML (schemas/node-pool.schema.json): GPUs per node, labels, tolerations.")]
 ModelConfig = Annotated[Optional[Path], typer.Option("--model-config", help="config.json of a model not in the catalog (planned from its architecture).")]
 Api = Annotated[str, typer.Option("--api", help="KServe API: isvc (InferenceService + ServingRuntime) | llmisvc (LLMInferenceService + LLMInferenceServiceConfig; docs/llmisvc.md).")]
@@ -50,8 +52,8 @@ def resolve_pool(gpu: str | None, node_pool: Path | None):
     return default_pool(get_gpu(gpu))
 
 
-def build_requests(models: list[str], gpu: str | None, gpus: int | None, precision: str | None, backend: str,
-                   metric: str, node_pool: Path | None, model_config: Path | None,
+def build_requests(models: list[str], gpu: str | None, gpus: int | None, precision: str | None, backend: str | None,
+                   metric: str | None, node_pool: Path | None, model_config: Path | None,
                    max_model_len: int | None, features: list[str] | None = None):
     from aimgen.catalog.models import find_model, get_model, model_from_config
     from aimgen.select import Request

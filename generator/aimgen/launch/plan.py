@@ -129,7 +129,7 @@ def plan_launch(request: LaunchRequest, detection: Detection, catalog: Iterable[
     if request.gpus is not None and request.gpus > available:
         raise InvalidInput(f"AIM_GPU_COUNT={request.gpus} but only {available} {gpu.name} GPU(s) are visible")
     resolved = resolver(request.model, gpu.name, request.gpus or available, request.precision, request.metric,
-                        request.backend, request.profile_id)
+                        request.backend, request.profile_id, pinned=request.gpus is not None)
     runtime = runtime_lookup(resolved.runtime_name)
     gfx = detection.first.gfx or gpu.gfx
     image = runtime.image_for(gfx)  # raises if the runtime has no build for this GPU generation

@@ -23,17 +23,17 @@ class ResolvedProfile(NamedTuple):
 
 class ProfileResolver(Protocol):
     def __call__(self, model: str, gpu: str, gpus: int, precision: str | None, metric: str | None,
-                 backend: str | None, profile_id: str | None) -> ResolvedProfile:
-        """`gpus` is how many GPUs the launch may use; raise NoFeasiblePlan when nothing fits."""
+                 backend: str | None, profile_id: str | None, *, pinned: bool = True) -> ResolvedProfile:
+        """`gpus` is how many GPUs the launch may use, exactly that many when `pinned` (AIM_GPU_COUNT);
+        raise NoFeasiblePlan when nothing fits."""
 
 
 def select_resolver(recipes_dir: Path | None = None) -> ProfileResolver:
     """The profile `aimgen render` would choose (aimgen.select + aimgen.compose), for the GPUs this pod sees:
-    the pinned profile id if given, else the recipe's profile for that GPU count (8 → 4 → 2 → 1), else a plan
-    from the architecture. `recipes_dir` replaces the bundled recipes/models/ (tests, custom recipes)."""
+    the pinned profile id if given, else what select() gives with the pod's GPUs as the pool (docs/selection.md). `recipes_dir` replaces the bundled recipes/models/ (tests, custom recipes)."""
 
     def resolve(model: str, gpu: str, gpus: int, precision: str | None, metric: str | None,
-                backend: str | None, profile_id: str | None) -> ResolvedProfile:
+                backend: str | None, profile_id: str | None, *, pinned: bool = True) -> ResolvedProfile:
         from dataclasses import replace
 
         from aimgen.catalog.gpus import get_gpu
@@ -58,7 +58,7 @@ def select_resolver(recipes_dir: Path | None = None) -> ProfileResolver:
                           chosen.precision, chosen.backend, chosen.metric)
             selection = Selection(req, chosen, chosen.gpus, chosen.precision, chosen.backend, chosen.metric)
         else:
-            req = Request(catalog_model, pool, gpus, precision, backend or "vllm", metric)
+            req = Request(catalog_model, pool, gpus if pinned else None, precision, backend, metric)
             selection = select(req, profiles)
         for line in selection.fallbacks:
             console.warning(line, event="profile_fallback")

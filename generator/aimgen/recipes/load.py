@@ -20,6 +20,11 @@ def recipe_files() -> list[Path]:
     return sorted((paths.recipes_dir() / "models").glob("*.yaml"))
 
 
+def _is_default(data: dict, p: dict) -> bool:
+    named = (data.get("defaults") or {}).get(p["gpu"], {}).get(p["metric"])
+    return named == f"x{p['gpus']}-{p['precision']}-{p['backend']}"
+
+
 def profiles_from(data: dict, file: str) -> list[Profile]:
     return [
         Profile(
@@ -38,9 +43,26 @@ def profiles_from(data: dict, file: str) -> list[Profile]:
             trust_remote_code_reason=(p.get("trust_remote_code") or {}).get("reason"),
             file=file,
             index=i,
+            default=_is_default(data, p),
         )
         for i, p in enumerate(data["profiles"])
     ]
+
+
+def check_defaults(data: dict, profiles: list[Profile], file: str, lines: dict) -> list[Finding]:
+    """Every shape `defaults:` names is a profile of the file for that GPU and metric."""
+    shapes = {(p.gpu, p.metric, p.shape) for p in profiles}
+    findings = []
+    for gpu, by_metric in (data.get("defaults") or {}).items():
+        for metric, shape in by_metric.items():
+            if (gpu, metric, shape) not in shapes:
+                line = line_of(lines, ("defaults", gpu, metric))
+                offered = sorted(s for g, m, s in shapes if g == gpu and m == metric)
+                findings.append(Finding(ERROR, "RECIPE", f"{file}:{line}" if line else file,
+                                        f"defaults.{gpu}.{metric}",
+                                        f"{shape!r} names no {metric} profile on {gpu}; "
+                                        f"{metric} profiles there: {', '.join(offered) or 'none'}"))
+    return findings
 
 
 def cross_check(profiles: list[Profile], file: str, lines: dict) -> list[Finding]:
@@ -91,7 +113,7 @@ def load_recipe(path: Path) -> list[Profile]:
     # Secrets first: a schema message may quote the value it refuses.
     data, lines = load_checked(path, "recipe", "recipe", screen=secret_findings)
     profiles = profiles_from(data, str(path))
-    findings = cross_check(profiles, str(path), lines)
+    findings = cross_check(profiles, str(path), lines) + check_defaults(data, profiles, str(path), lines)
     if findings:
         raise InvalidDocument(findings)
     return profiles

@@ -23,6 +23,7 @@ class Profile:
     trust_remote_code_reason: str | None = None
     file: str = ""  # where it was read, for messages
     index: int = 0  # position in the file's profiles list
+    default: bool = False  # the recipe's `defaults:` names it for its (gpu, metric): docs/selection.md
 
     @property
     def key(self) -> tuple[str, str, int, str, str, str]:
@@ -32,6 +33,11 @@ class Profile:
     def id(self) -> str:
         slug = self.model.split("/", 1)[1].lower().replace(".", "-").replace("_", "-")
         return f"{slug}-{self.gpu}-x{self.gpus}-{self.precision}-{self.backend}-{self.metric}"
+
+    @property
+    def shape(self) -> str:
+        """How a recipe's `defaults:` names it: x<gpus>-<precision>-<backend>."""
+        return f"x{self.gpus}-{self.precision}-{self.backend}"
 
     @property
     def location(self) -> str:

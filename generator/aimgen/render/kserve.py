@@ -6,6 +6,8 @@ from aimgen.constants import (
     API_ISVC,
     API_LLMISVC,
     ANN_DEPLOYMENT_MODE,
+    ANN_DERIVED_FROM,
+    ANN_FALLBACKS,
     ANN_MODEL,
     ANN_PROFILE,
     DEPLOYMENT_MODE_RAW,
@@ -232,6 +234,8 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
         ANN_DEPLOYMENT_MODE: DEPLOYMENT_MODE_RAW,
         ANN_MODEL: svc.model,
         ANN_PROFILE: svc.profile_id,
+        **({ANN_DERIVED_FROM: svc.derived_from} if svc.derived_from else {}),
+        **({ANN_FALLBACKS: "; ".join(svc.fallbacks)} if svc.fallbacks else {}),
         "serving.kserve.io/enable-prometheus-scraping": "true",
         "prometheus.io/scrape": "true",
         "prometheus.io/port": str(rt.port),
@@ -405,7 +409,7 @@ def network_policy(spec: DeploymentSpec) -> dict:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": k8s.metadata(spec, f"{spec.release}-serving", "network-policy"),
+        "metadata": k8s.metadata(spec, dns_label(f"{spec.release}-serving"), "network-policy"),
         "spec": {
             "podSelector": {"matchLabels": engine_pods(spec)},
             "policyTypes": ["Ingress"],

@@ -15,9 +15,11 @@ SELECTION_KEYS = ("model", "gpu", "gpus", "precision", "backend", "metric")
 
 
 def runtime_entry(rt: RuntimeSpec) -> dict:
+    """The runtime without its name: the chart names it for the release (aimgen.names.runtime_name)."""
     return {
-        "name": rt.name,
+        "baseName": rt.base_name,
         "plugin": rt.plugin,
+        "gfx": rt.gfx,
         "engine": rt.engine,
         "engineVersion": rt.engine_version,
         "image": rt.image,
@@ -80,6 +82,7 @@ def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str =
         "startupFailureThreshold": svc.probes.startup_failure_threshold,
         "cacheGiB": cache_gib(svc.cache_bytes),
         "weightsBytes": svc.weights_bytes,
+        **({"derivedFrom": svc.derived_from} if svc.derived_from else {}),
     }
     if api == API_LLMISVC:
         entry["api"] = api
@@ -102,6 +105,8 @@ def profile_key(entry: dict) -> str:
 def deployment_values(svc: ServingSpec, entry: dict, table: dict | None) -> dict:
     out: dict = {"name": svc.name}
     out.update(selection(entry))
+    if svc.fallbacks:
+        out["fallbacks"] = list(svc.fallbacks)
     if table is None or table.get("profiles", {}).get(profile_key(entry)) != entry:
         out["profile"] = entry
     return out
