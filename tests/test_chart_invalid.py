@@ -42,8 +42,8 @@ def test_every_ci_values_file_renders(which):
 
 
 def test_no_matching_profile_says_how_to_fix_the_values():
-    result = template("helm3", "fix", sets=["model=Qwen/Qwen3-8B", "gpu=mi300x", "gpus=8"])
+    result = template("helm3", "fix", sets=["model=Qwen/Qwen3-8B", "gpu=mi300x", "gpus=16"])
     assert result.returncode != 0
-    assert "available shapes: gpus=1 precision=bf16 backend=vllm metric=latency" in result.stderr
+    assert "--gpus 16 exceeds the pool 'mi300x-pool' (1 node(s) x 8 MI300X); ask for at most 8" in result.stderr
     result = template("helm4", "fix", sets=["model=example/Unknown", "gpu=mi300x"])
     assert result.returncode != 0 and "aimgen values example/Unknown --gpu mi300x" in result.stderr

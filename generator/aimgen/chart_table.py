@@ -13,7 +13,7 @@ from itertools import combinations, product
 from pathlib import Path
 
 from aimgen import paths, podbundle
-from aimgen.catalog.compat import default_precision, runnable
+from aimgen.catalog.compat import runnable
 from aimgen.catalog.gpus import load_gpus
 from aimgen.catalog.models import load_models
 from aimgen.catalog.nodepool import default_pool

@@ -110,7 +110,6 @@ one by its exact key in files/profiles.json (parsed only then). Templates call i
   {{- fail "nothing to serve: set model and gpu (e.g. --set model=Qwen/Qwen3-8B --set gpu=mi300x) or list deployments (`aimgen values MODEL --gpu GPU` writes them)" -}}
 {{- end -}}
 {{- $resolved := list -}}
-{{- $runtimes := dict -}}
 {{- range $d := $items -}}
   {{- if and (eq ($d.profile.api | default "isvc") "llmisvc") (ne $v.api "llmisvc") -}}
     {{- fail (printf "deployment %s: its profile was compiled for an LLMInferenceService (`aimgen values --api llmisvc`): set api: llmisvc, or write the values without --api llmisvc" $d.name) -}}
@@ -118,10 +117,6 @@ one by its exact key in files/profiles.json (parsed only then). Templates call i
   {{- $gpu := index $table.gpus $d.profile.gpu | default dict -}}
   {{- $rt := $d.profile.runtime -}}
   {{- $rtName := include "aim-engine.trunc" (printf "%s-%s" $.Release.Name $rt.baseName) -}}
-  {{- if and (hasKey $runtimes $rtName) (ne (toJson (index $runtimes $rtName)) (toJson $rt)) -}}
-    {{- fail (printf "deployment %s: runtime %s is used by another deployment with a different image or command; give both profiles the same runtime" $d.name $rtName) -}}
-  {{- end -}}
-  {{- $_ := set $runtimes $rtName $rt -}}
   {{- $resolved = append $resolved (merge $d (dict "runtimeName" $rtName "deviceIds" ($gpu.deviceIds | default list))) -}}
 {{- end -}}
 {{- toJson (dict "items" $resolved "cacheEnv" $table.cache.servingEnv "prefetchEnv" $table.cache.prefetchEnv) -}}

@@ -24,11 +24,11 @@ Argument: $.
 {{- range $d := $items -}}
   {{- $p := $d.profile -}}
   {{- $rt := $p.runtime -}}
-  {{- $seen := index $runtimes $rt.name -}}
+  {{- $seen := index $runtimes $d.runtimeName -}}
   {{- if and $seen (ne (toJson $seen.runtime) (toJson $rt)) -}}
-    {{- fail (printf "deployments %s and %s both name runtime %q but differ in it (image %s vs %s, port %d vs %d): one runtime object would serve both; give the inline profile's runtime its own name" $seen.name $d.name $rt.name $seen.runtime.image $rt.image (int $seen.runtime.port) (int $rt.port)) -}}
+    {{- fail (printf "deployments %s and %s both use runtime %q (release, plugin and GPU generation) but differ in it (image %s vs %s, port %d vs %d): one runtime object would serve both; give them the same runtime or serve them in two releases" $seen.name $d.name $d.runtimeName $seen.runtime.image $rt.image (int $seen.runtime.port) (int $rt.port)) -}}
   {{- end -}}
-  {{- $_ := set $runtimes $rt.name (dict "name" $d.name "runtime" $rt) -}}
+  {{- $_ := set $runtimes $d.runtimeName (dict "name" $d.name "runtime" $rt) -}}
   {{- $tp := int $p.tensorParallelSize -}}
   {{- $pp := int $p.pipelineParallelSize -}}
   {{- if gt (int $p.nodes) 1 -}}
