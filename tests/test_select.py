@@ -91,7 +91,7 @@ def test_open_dimensions_fall_back_and_say_so():
 def test_fallbacks_are_annotated_on_the_inference_service():
     from aimgen.compose import Options, compose
     from aimgen.constants import ANN_FALLBACKS
-    from aimgen.render.kserve import render
+    from aimgen.render.manifests import render_all as render
 
     req = _req("deepseek-ai/DeepSeek-R1", "mi355x", gpus=4)
     spec, _ = compose([(req, None)], req.pool, Options())

@@ -63,6 +63,16 @@ class Options:
     api: str = API_ISVC
     router: str = ROUTER_SCHEDULER  # llmisvc only
     disaggregate: bool = False  # llmisvc only: prefill/decode from a cited P/D configuration
+    overrides: "Overrides | None" = None  # --engine-arg / --env, over every model's profile
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Engine flags and env the user sets over the profile (`--engine-arg KEY=VALUE`, `--env NAME=VALUE`), checked
+    against the engine snapshot like a recipe's, so an `explain` hint can be followed as it is written."""
+
+    args: tuple[tuple[str, Any], ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,11 @@ class Decision:
     features: tuple[str, ...] = ()  # what each requested recipe feature set
 
 
+# The split and the group's rendezvous (aimgen.parallel, aimgen.multinode): the pods and the GPUs they ask for are
+# computed from them, so an override would serve a shape nobody sized.
+SHAPE_FLAGS = {"data-parallel-size", "enable-expert-parallel", "data-parallel-size-local", "data-parallel-address",
+               "data-parallel-rpc-port", "data-parallel-start-rank", "distributed-executor-backend", "headless",
+               "master-addr", "master-port", "nnodes", "node-rank"}
 ROLES = ("served_model_name", "port", "tensor_parallel_size", "pipeline_parallel_size", "revision", "tokenizer_revision")
 
 
@@ -137,6 +152,32 @@ def _refuse_secrets(argv: tuple[str, ...], env: dict, profile) -> None:
         raise InvalidInput(problem, file=profile.location if profile else "planned profile")
 
 
+def _override(runtime, args: dict, env: dict, overrides: Overrides) -> tuple[dict, dict]:
+    """The user's flags and env over the profile's; what aimgen derives itself (parallelism, port, model name,
+    revision) is refused: it follows from --gpus and the runtime."""
+    names = runtime.flag_names
+    reserved = {names[r] for r in ROLES if names.get(r)} | {names.get("host")} | SHAPE_FLAGS
+    for key, _ in overrides.args:
+        if key == names.get("max_model_len"):
+            raise UsageError(f"--engine-arg {key}: give --max-model-len N instead, which is checked against GPU "
+                             "memory for the chosen shape")
+        if key in reserved:
+            raise UsageError(f"--engine-arg {key}: aimgen sets it itself (from --gpus, the runtime and the model); "
+                             "leave it out")
+    given_args, given_env = dict(overrides.args), dict(overrides.env)
+    from aimgen import secrets
+
+    problem = secrets.argv_problem(tuple(f"--{k}={v}" for k, v in given_args.items())) or next(
+        (m for k, v in sorted(given_env.items()) if (m := secrets.env_problem(k, v))), None)
+    if problem:
+        raise UsageError(f"--engine-arg/--env: {problem}")
+    try:
+        _check_engine(runtime, given_args, given_env, None, where=("--engine-arg/--env", runtime.engine))
+    except InvalidInput as exc:  # the user's own option, not a file: a usage error (exit 2)
+        raise UsageError(f"--engine-arg/--env: {exc.message}") from None
+    return {**args, **given_args}, {**env, **given_env}
+
+
 def _runtime_spec(runtime, gfx: str, port: int | None = None, multinode: bool = False) -> RuntimeSpec:
     """Named once the release is known (compose): until then, by plugin and GPU generation."""
     image = runtime.image_for(gfx)
@@ -155,11 +196,13 @@ def _runtime_spec(runtime, gfx: str, port: int | None = None, multinode: bool = 
     )
 
 
-def decide(req: Request, name: str, *, port: int | None = None, model_path: str | None = None) -> Decision:
-    return realize(select(req), name, port=port, model_path=model_path)
+def decide(req: Request, name: str, *, port: int | None = None, model_path: str | None = None,
+           overrides: Overrides | None = None) -> Decision:
+    return realize(select(req), name, port=port, model_path=model_path, overrides=overrides)
 
 
-def realize(selection: Selection, name: str, *, port: int | None = None, model_path: str | None = None) -> Decision:
+def realize(selection: Selection, name: str, *, port: int | None = None, model_path: str | None = None,
+            overrides: Overrides | None = None) -> Decision:
     """A selection made concrete: parallelism, engine argv, env, sizes. `port` overrides the runtime's serving
     port; `model_path` replaces the checkpoint id as the engine's model (a folder KServe filled)."""
     from aimgen.cache.plan import cache_size_bytes, compile_cache_env
@@ -214,6 +257,8 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     if profile is None or feature_lines:
         # what the engine will be given, features included, against the pinned engine's own parser snapshot
         _check_engine(runtime, args, env, profile)
+    if overrides is not None:
+        args, env = _override(runtime, args, env, overrides)
     check_shape(shape, selection.backend, f"profile {profile_id}" if profile else f"planned {model.id}",
                 file=profile.location if profile else None)
     nodes = shape.nodes
@@ -353,7 +398,7 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         if name in used:
             raise UsageError(f"two deployments would both be named {name!r}; give each a distinct name")
         used.add(name)
-        d = decide(req, name, port=port, model_path=model_path)
+        d = decide(req, name, port=port, model_path=model_path, overrides=options.overrides)
         if llmisvc and d.serving.nodes > 1:
             raise NoFeasiblePlan(
                 f"{d.serving.profile_id} spans {d.serving.nodes} nodes; multi-node LLMInferenceService (a "

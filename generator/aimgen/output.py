@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from aimgen.errors import InvalidInput
+from aimgen.errors import EnvironmentProblem, InvalidInput
 
 
 def write_artifact(text: str, out: str | None) -> None:
@@ -32,7 +32,8 @@ def write_artifact(text: str, out: str | None) -> None:
         parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     except OSError as exc:
-        raise InvalidInput(f"cannot write output: {exc.strerror}", file=str(target), path="-o") from None
+        # The path is well formed but the filesystem refuses it (permissions, read-only, full): exit 4.
+        raise EnvironmentProblem(f"cannot write output: {exc.strerror}", file=str(target), path="-o") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -41,6 +42,9 @@ def write_artifact(text: str, out: str | None) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise EnvironmentProblem(f"cannot write output: {exc.strerror}", file=str(target), path="-o") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

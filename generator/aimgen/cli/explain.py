@@ -27,6 +27,8 @@ def explain_cmd(
     disaggregate: o.Disaggregate = False,
     feature: o.Features = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output with stable keys.")] = False,
+    engine_arg: o.EngineArgs = None,
+    env: o.EnvVars = None,
 ) -> None:
     """Explain the decision for MODEL on a GPU: selected profile or plan, fallbacks, memory arithmetic."""
     from aimgen.compose import Options, compose
@@ -37,7 +39,8 @@ def explain_cmd(
                                       max_model_len, feature)
     # The same composition render runs: the API shapes the engine's port, model path and P/D roles.
     _, decisions = compose([(r, None) for r in requests], pool,
-                           Options(api=api, router=router, disaggregate=disaggregate))
+                           Options(api=api, router=router, disaggregate=disaggregate,
+                                   overrides=o.overrides(engine_arg, env)))
     if as_json:
         payload = [explain_dict(d, api, router) for d in decisions]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, default=str))

@@ -8,7 +8,7 @@ import typer
 
 from aimgen import __version__
 from aimgen.console import console
-from aimgen.errors import EXIT_INVALID, EXIT_USAGE, AimgenError
+from aimgen.errors import EXIT_ENVIRONMENT, EXIT_INVALID, EXIT_USAGE, AimgenError
 
 
 
@@ -95,8 +95,10 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the one place an unexpected error becomes one line
+        # Nothing the user sent is wrong as far as aimgen can tell: not "invalid input" (1) but the environment's
+        # code (4), the README's contract for a failure of aimgen itself.
         console.error(f"internal error: {type(exc).__name__}: {exc} (please report this)", event="internal_error")
-        return EXIT_INVALID
+        return EXIT_ENVIRONMENT
 
 
 def main() -> None:

@@ -52,6 +52,42 @@ def resolve_pool(gpu: str | None, node_pool: Path | None):
     return default_pool(get_gpu(gpu))
 
 
+EngineArgs = Annotated[Optional[List[str]], typer.Option("--engine-arg", metavar="KEY=VALUE", help="Engine flag over the profile's (repeatable; no leading dashes; `true` is a bare flag), checked against the engine's snapshot.")]
+EnvVars = Annotated[Optional[List[str]], typer.Option("--env", metavar="NAME=VALUE", help="Engine environment variable over the profile's (repeatable), checked against the engine's snapshot.")]
+
+
+def _pairs(option: str, items: list[str] | None) -> list[tuple[str, str]]:
+    out = []
+    for item in items or ():
+        key, sep, value = item.partition("=")
+        key = key.strip().lstrip("-")
+        if not sep or not key:
+            raise UsageError(f"{option} {item!r}: expected KEY=VALUE")
+        out.append((key, value))
+    return out
+
+
+def overrides(engine_args: list[str] | None, env: list[str] | None):
+    """--engine-arg / --env as typed overrides: values read as YAML scalars (8192 an int, true a bare flag)."""
+    import yaml
+
+    from aimgen.compose import Overrides
+
+    if not engine_args and not env:
+        return None
+    def scalar(key: str, text: str):
+        try:
+            value = yaml.safe_load(text) if text else ""
+        except yaml.YAMLError:
+            value = text
+        if not isinstance(value, (str, int, float, bool)):
+            return text  # a flag's value is one word: '[1,2]' or '{a: 1}' go to the engine as written
+        return value
+
+    args = tuple((k, scalar(k, v)) for k, v in _pairs("--engine-arg", engine_args))
+    return Overrides(args=args, env=tuple(_pairs("--env", env)))
+
+
 def build_requests(models: list[str], gpu: str | None, gpus: int | None, precision: str | None, backend: str | None,
                    metric: str | None, node_pool: Path | None, model_config: Path | None,
                    max_model_len: int | None, features: list[str] | None = None):

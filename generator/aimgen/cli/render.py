@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
@@ -43,55 +44,94 @@ def _gateway(value: str | None) -> tuple[str, str] | None:
     return (name, namespace)
 
 
-def _check_api_values(p: dict) -> None:
+@dataclass(frozen=True)
+class RenderArgs:
+    """`render` / `values` options as typed fields: what _compose reads (a reader and a type checker follow each)."""
+
+    models: list[str]
+    gpu: str | None = None
+    gpus: int | None = None
+    precision: str | None = None
+    backend: str | None = None
+    metric: str | None = None
+    name: str | None = None
+    namespace: str = "default"
+    node_pool: Path | None = None
+    model_config: Path | None = None
+    max_model_len: int | None = None
+    api: str = "isvc"
+    router: str = "scheduler"
+    disaggregate: bool = False
+    feature: list[str] | None = None
+    cluster_runtime: bool = False
+    prefetch_job: bool = False
+    init_container: bool = True
+    cache: bool = True
+    existing_claim: str | None = None
+    cache_image: str | None = None
+    cache_size: str | None = None
+    hf_token_secret: str | None = None
+    monitoring: bool = False
+    autoscale: str | None = None
+    ingress_host: str | None = None
+    ingress_class: str | None = None
+    tls_secret: str | None = None
+    gateway: str | None = None
+    allow_namespace: list[str] | None = None
+    engine_arg: list[str] | None = None
+    env: list[str] | None = None
+
+
+def _check_api_values(a: RenderArgs) -> None:
     """Options whose values land in manifests as they are: refused here when the API server would refuse them
     (validate/apirules.py), so neither `render` nor `values` writes them."""
     from aimgen.validate import apirules
 
     checks = [
-        ("--ingress-host", p["ingress_host"], apirules.host),
-        ("--ingress-class", p["ingress_class"], apirules.dns1123_subdomain),
-        ("--tls-secret", p["tls_secret"], apirules.dns1123_subdomain),
-        ("--existing-claim", p["existing_claim"], apirules.dns1123_subdomain),
-        ("--cache-size", p["cache_size"], lambda v: apirules.quantity(v, positive=True)),
-        *(("--allow-namespace", ns, apirules.dns1123_label) for ns in p["allow_namespace"] or ()),
+        ("--ingress-host", a.ingress_host, apirules.host),
+        ("--ingress-class", a.ingress_class, apirules.dns1123_subdomain),
+        ("--tls-secret", a.tls_secret, apirules.dns1123_subdomain),
+        ("--existing-claim", a.existing_claim, apirules.dns1123_subdomain),
+        ("--cache-size", a.cache_size, lambda v: apirules.quantity(v, positive=True)),
+        *(("--allow-namespace", ns, apirules.dns1123_label) for ns in a.allow_namespace or ()),
     ]
     for option, value, rule in checks:
         if value is not None and (why := rule(value)):
             raise UsageError(f"{option} {value!r} {why}")
-    host = p["ingress_host"]
-    if host and host.startswith("*.") and len(p["models"]) > 1:
-        raise UsageError(f"--ingress-host {host!r} is a wildcard: with {len(p['models'])} models each is served at "
+    host = a.ingress_host
+    if host and host.startswith("*.") and len(a.models) > 1:
+        raise UsageError(f"--ingress-host {host!r} is a wildcard: with {len(a.models)} models each is served at "
                          f"<name>.<host>, and '<name>.{host}' is not a host; give a plain host such as "
                          f"{host[2:]!r} (models at <name>.{host[2:]})")
 
 
-def _compose(p: dict):
-    """Check option combinations, then requests → spec. `p` holds the command's parameters by name."""
+def _compose(a: RenderArgs):
+    """Check option combinations, then requests → spec."""
     from aimgen.compose import Options, compose
     from aimgen.names import dns_label
 
-    name, namespace = p["name"], p["namespace"]
+    name, namespace = a.name, a.namespace
     if name is not None and dns_label(name) != name:
         raise UsageError(f"--name {name!r} is not a valid Kubernetes name; try {dns_label(name)!r}")
     if namespace and dns_label(namespace) != namespace:
         raise UsageError(f"--namespace {namespace!r} is not a valid namespace name; try {dns_label(namespace)!r}")
-    _check_api_values(p)
-    if p["tls_secret"] and (not p["ingress_host"] or p["gateway"]):
+    _check_api_values(a)
+    if a.tls_secret and (not a.ingress_host or a.gateway):
         raise UsageError("--tls-secret is for the Ingress (give --ingress-host, without --gateway: with a Gateway, "
                          "TLS terminates at its listener)")
-    o.check_api(p["api"], p["router"], p["disaggregate"])
-    pool, requests = o.build_requests(p["models"], p["gpu"], p["gpus"], p["precision"], p["backend"], p["metric"],
-                                      p["node_pool"], p["model_config"], p["max_model_len"], p["feature"])
-    names = [name if len(p["models"]) == 1 else None for _ in p["models"]]
+    o.check_api(a.api, a.router, a.disaggregate)
+    pool, requests = o.build_requests(a.models, a.gpu, a.gpus, a.precision, a.backend, a.metric,
+                                      a.node_pool, a.model_config, a.max_model_len, a.feature)
+    names = [name if len(a.models) == 1 else None for _ in a.models]
     opts = Options(
-        name=name, namespace=namespace, cluster_runtime=p["cluster_runtime"], prefetch_job=p["prefetch_job"],
-        init_container=p["init_container"], cache_enabled=p["cache"], existing_claim=p["existing_claim"],
-        cache_image=p["cache_image"], cache_size=p["cache_size"], hf_token_secret=p["hf_token_secret"], monitoring=p["monitoring"],
-        autoscale=_autoscale(p["autoscale"]), ingress_host=p["ingress_host"], ingress_class=p["ingress_class"],
-        tls_secret=p["tls_secret"], gateway=_gateway(p["gateway"]),
-        allowed_namespaces=tuple(p["allow_namespace"] or ()), api=p["api"], router=p["router"],
-        disaggregate=p["disaggregate"],
+        name=name, namespace=namespace, cluster_runtime=a.cluster_runtime, prefetch_job=a.prefetch_job,
+        init_container=a.init_container, cache_enabled=a.cache, existing_claim=a.existing_claim,
+        cache_image=a.cache_image, cache_size=a.cache_size, hf_token_secret=a.hf_token_secret,
+        monitoring=a.monitoring, autoscale=_autoscale(a.autoscale), ingress_host=a.ingress_host,
+        ingress_class=a.ingress_class, tls_secret=a.tls_secret, gateway=_gateway(a.gateway),
+        allowed_namespaces=tuple(a.allow_namespace or ()), api=a.api, router=a.router,
+        disaggregate=a.disaggregate,
+        overrides=o.overrides(a.engine_arg, a.env),
     )
     spec, decisions = compose(list(zip(requests, names)), pool, opts)
     for d in decisions:
@@ -140,11 +180,22 @@ def render_cmd(
     crds: Annotated[Optional[List[Path]], typer.Option("--crds", help="CRD folder(s) for validation (default: AIMGEN_CRD_DIR or ../shared).")] = None,
     kube_version: Annotated[Optional[str], typer.Option("--kube-version", help="Kubernetes version to validate against, X.Y.")] = None,
     validate: Annotated[bool, typer.Option("--validate/--no-validate", help="Validate the rendered manifests before writing them.")] = True,
+    engine_arg: o.EngineArgs = None,
+    env: o.EnvVars = None,
 ) -> None:
     """Render KServe manifests (or Helm values) for MODEL on a GPU node pool; validated before they are written."""
     if fmt not in ("kserve", "values"):
         raise UsageError(f"--format {fmt!r} is not one of: kserve, values")
-    spec, _ = _compose(locals())
+    spec, _ = _compose(RenderArgs(
+        models=models, gpu=gpu, gpus=gpus, precision=precision, backend=backend, metric=metric, name=name,
+        namespace=namespace, node_pool=node_pool, model_config=model_config, max_model_len=max_model_len, api=api,
+        router=router, disaggregate=disaggregate, feature=feature, cluster_runtime=cluster_runtime,
+        prefetch_job=prefetch_job, init_container=init_container, cache=cache, existing_claim=existing_claim,
+        cache_image=cache_image, cache_size=cache_size,
+        hf_token_secret=hf_token_secret, monitoring=monitoring, autoscale=autoscale, ingress_host=ingress_host,
+        ingress_class=ingress_class, tls_secret=tls_secret, gateway=gateway, allow_namespace=allow_namespace,
+        engine_arg=engine_arg, env=env,
+    ))
     _emit(spec, fmt, output, validate, crds, kube_version)
 
 
