@@ -134,8 +134,8 @@ def test_schema_is_strict_and_self_contained():
 
 
 def test_generated_chart_files_are_current():
-    """files/profiles.json and the schema's enums are what `aimgen chart sync` writes from recipes/ and the catalog
-    (`aimgen chart check` fails otherwise)."""
+    """files/zero-config/, files/chart.json and the schema's enums are what `aimgen chart sync` writes from recipes/
+    and the catalog (`aimgen chart check` fails otherwise)."""
     from aimgen.chart_table import chart_files
 
     stale = [str(path.relative_to(CHART)) for path, text in chart_files() if path.read_text() != text]
@@ -305,3 +305,17 @@ def test_every_value_changes_the_rendered_output():
     outputs = dict(zip(distinct, in_parallel(render, distinct)))
     unused = sorted(path for path, (a, b) in pairs.items() if outputs[a] == outputs[b])
     assert not unused, f"values no template reads (changing them changes nothing): {unused}"
+
+
+def test_the_release_record_fits_a_secret():
+    """Helm keeps each release in a Secret of at most 1 MiB: the chart itself (every file and template, each as
+    base64 in the release JSON) gzip-compressed and base64-encoded again (helm pkg/storage/driver/util.go,
+    encodeRelease). The compiled zero-config answers must leave room for the manifest and values."""
+    import base64
+    import gzip
+    import json
+
+    files = [{"name": str(p.relative_to(CHART)), "data": base64.b64encode(p.read_bytes()).decode()}
+             for p in sorted(CHART.rglob("*")) if p.is_file()]
+    record = base64.b64encode(gzip.compress(json.dumps({"chart": {"files": files}}).encode(), compresslevel=9))
+    assert len(record) < 900_000, f"the chart takes {len(record):,} bytes of a release Secret's 1,048,576"

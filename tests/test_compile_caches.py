@@ -63,9 +63,11 @@ def test_engine_cache_variables_are_the_engines_own():
 
 
 def test_the_chart_table_carries_it_for_every_profile():
-    """The chart places what Python decided (files/profiles.json, `aimgen chart sync`); test_chart_equivalence
+    """The chart places what Python decided (files/zero-config/, `aimgen chart sync`); test_chart_equivalence
     proves `helm template` renders the same env as `aimgen render`."""
-    table = json.loads((chart_dir() / "files" / "profiles.json").read_text())
+    from aimgen.chart_table import load_table
+
+    table = load_table()
     for key, profile in table["profiles"].items():
         env = profile["compileCacheEnv"]
         assert env and all(v.startswith("/models/compile/") for v in env.values()), key

@@ -50,7 +50,7 @@ RENDERS = {
     "planner-model-config": ["acme/llama-3-8b-support", "--gpu", "mi325x", "--model-config",
                              str(CASES / "planned-finetune-mi325x" / "config.json")],
     "planner-no-recipe-for-gpu": ["Qwen/Qwen3-32B", "--gpu", "mi210"],
-    "node-pool-fallback": ["meta-llama/Llama-3.1-405B-Instruct", "--precision", "fp8", "--gpus", "8", "--node-pool",
+    "node-pool-fallback": ["meta-llama/Llama-3.1-405B-Instruct", "--precision", "fp8", "--node-pool",
                            str(CASES / "pool-4gpu-fallback" / "pool.yaml")],
 }
 

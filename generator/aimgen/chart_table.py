@@ -1,6 +1,6 @@
 """The chart's generated files, compiled from recipes/ and the catalog by `aimgen chart sync`:
-charts/aim-engine/files/profiles.json (the profile table), files/zero-config/*.json (select()'s answer for every
-zero-config install), the enums of charts/aim-engine/values.schema.json and files/aimgen.pyz.b64 (the aimgen bundle
+files/zero-config/<model>--<gpu>.json (the recipe profiles of that model on that GPU, and select()'s answer for
+every zero-config install), files/chart.json (their index), the enums of charts/aim-engine/values.schema.json and files/aimgen.pyz.b64 (the aimgen bundle
 pods run with the engine image's Python, aimgen.podbundle). The chart looks answers up; it never ranks or selects
 (docs/chart.md)."""
 
@@ -25,7 +25,6 @@ from aimgen.recipes.load import load_all_profiles
 from aimgen.render.values import profile_entry, profile_key
 from aimgen.select import GPU_LADDER, Request, Selection, select
 
-TABLE_PATH = ("files", "profiles.json")
 BUNDLE_PATH = ("files", "aimgen.pyz.b64")
 INDEX_PATH = ("files", "chart.json")
 ZERO_CONFIG_DIR = ("files", "zero-config")
@@ -34,10 +33,6 @@ SCHEMA_PATH = ("values.schema.json",)
 # empty where open): all of them alone and every pair; more pins need `aimgen values`.
 ZERO_CONFIG_DIMENSIONS = ("gpus", "precision", "backend", "metric")
 MAX_ZERO_CONFIG_PINS = 2
-
-
-def table_path() -> Path:
-    return paths.chart_dir().joinpath(*TABLE_PATH)
 
 
 def index_path() -> Path:
@@ -69,8 +64,9 @@ def constraint_key(pins: dict) -> str:
 
 def zero_config_answers(model, gpu, table: dict) -> dict:
     """What `aimgen render MODEL --gpu GPU [pins]` decides for every zero-config constraint: the profile (its key
-    in files/profiles.json when it is a cited one, else the entry) and the fallbacks it states, or the message it
-    exits 3 (or 2) with. Answers share their choices, so the chart's release record stays small."""
+    in the file's `profiles` when it is a cited one, else the entry) and the fallbacks it states, or the message it
+    exits 3 (or 2) with. Answers share their choices, so the chart's release record stays small. A file is read
+    by every install of its model and GPU and by no other, so each template parses a few KiB, not the catalog."""
     pool = default_pool(gpu)
     choices: list[dict] = []
     seen: dict[str, int] = {}
@@ -91,15 +87,18 @@ def zero_config_answers(model, gpu, table: dict) -> dict:
             seen[key] = len(choices)
             choices.append(choice)
         answers.append(seen[key])
-    return {"answers": answers, "choices": choices, "base": _factor_out(choices)}
+    profiles = {k: dict(e) for k, e in sorted(table.items()) if e["model"] == model.id and e["gpu"] == gpu.name}
+    base = _factor_out([c["profile"] for c in choices if "profile" in c] + list(profiles.values()))
+    return {"answers": answers, "choices": choices, "base": base, "profiles": profiles}
 
 
-def _factor_out(choices: list[dict]) -> dict:
-    """Per backend, the fields every inline profile of a file shares (model, checkpoint, runtime, env, ...), kept
-    once in the file's `base`; the chart merges them back. Only to keep the release record small."""
+def _factor_out(entries: list[dict]) -> dict:
+    """Per backend, the fields every profile entry of a file shares (model, gpu, runtime, env, ...), taken out of
+    the entries (in place) and kept once in the file's `base`; the chart merges them back. Only to keep the release
+    record small (Helm keeps the chart's files in every release Secret, 1 MiB at most)."""
     bases: dict[str, dict] = {}
-    for backend in sorted({c["profile"]["backend"] for c in choices if "profile" in c}):
-        inline = [c["profile"] for c in choices if c.get("profile", {}).get("backend") == backend]
+    for backend in sorted({e["backend"] for e in entries}):
+        inline = [e for e in entries if e["backend"] == backend]
         base = {k: v for k, v in inline[0].items()
                 if k != "backend" and all(k in p and p[k] == v for p in inline[1:])}
         for p in inline:
@@ -169,8 +168,9 @@ def render_answers(answers: dict) -> str:
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
     choices = ",\n".join(compact(c) for c in answers["choices"])
+    profiles = ",\n".join(f"{json.dumps(k)}:{compact(e)}" for k, e in answers["profiles"].items())
     return (f'{{"answers":{compact(answers["answers"])},\n"base":{compact(answers["base"])},\n'
-            f'"choices":[\n{choices}\n]}}\n')
+            f'"choices":[\n{choices}\n],\n"profiles":{{\n{profiles}\n}}}}\n')
 
 
 
@@ -178,11 +178,20 @@ def render_table(table: dict) -> str:
     return json.dumps(table, indent=1, sort_keys=False) + "\n"
 
 
-def load_table() -> dict | None:
-    path = table_path()
-    if not path.exists():
+def load_table(pairs: set[tuple[str, str]] | None = None) -> dict | None:
+    """{"profiles": {key: entry}} as the chart holds them, from the files of the (model, gpu) pairs given (default:
+    all); None before the first `aimgen chart sync`."""
+    if not zero_config_dir().is_dir():
         return None
-    return json.loads(path.read_text())
+    if pairs is None:
+        files = sorted(zero_config_dir().glob("*.json"))
+    else:
+        files = [f for f in (zero_config_file(m, g) for m, g in sorted(pairs)) if f.is_file()]
+    profiles: dict[str, dict] = {}
+    for f in files:
+        data = json.loads(f.read_text())
+        profiles.update({k: {**data["base"][e["backend"]], **e} for k, e in data["profiles"].items()})
+    return {"profiles": dict(sorted(profiles.items()))}
 
 
 def schema_enums() -> dict[str, list]:
@@ -233,7 +242,6 @@ def chart_files() -> list[tuple[Path, str]]:
     """Every generated chart file with its wanted content: `aimgen chart sync` writes them, `check` compares."""
     table = build_table()
     return [
-        (table_path(), render_table(table)),
         (index_path(), render_table(build_index())),
         *zero_config_files(table),
         (schema_path(), render_schema(schema_path().read_text())),

@@ -1,7 +1,8 @@
 {{/*
 Helpers for aim-engine. The objects mirror generator/aimgen/render/{k8s,kserve,exposure}.py field for field:
 `helm template` of `aimgen values` output equals `aimgen render` (tests/test_chart_equivalence.py).
-Selection and sizing are decided in Python and shipped in files/profiles.json; the templates only look up.
+Selection and sizing are decided in Python and shipped in files/zero-config/ (per model and GPU: the recipe
+profiles and the answer to every zero-config install), indexed by files/chart.json; the templates only look up.
 */}}
 
 {{/*
@@ -65,7 +66,8 @@ profile_entry(), R the release-scoped runtime name (aimgen.names.runtime_name())
 cacheEnv / prefetchEnv the env of the serving / prefetch containers (aimgen.cache.plan, via the table).
 Nothing is chosen here: zero-config (`model` + `gpu` [+ pins]) looks up the answer `aimgen chart sync` compiled
 from aimgen.select for that request (files/zero-config/); `deployments` items carry an inline `profile` or name
-one by its exact key in files/profiles.json (parsed only then). Templates call it once each.
+one by its exact key in the profiles of files/zero-config/<model>--<gpu>.json (each file parsed once). Templates
+call it once each.
 */}}
 {{- define "aim-engine.deployments" -}}
 {{- $table := .Files.Get "files/chart.json" | fromJson -}}
@@ -87,7 +89,7 @@ one by its exact key in files/profiles.json (parsed only then). Templates call i
   {{- $items = append $items (dict "name" $name "profile" $answer.profile "fallbacks" $answer.fallbacks) -}}
 {{- else if $v.deployments -}}
   {{- $seen := dict -}}
-  {{- $profiles := dict -}}
+  {{- $files := dict -}}
   {{- range $i, $d := $v.deployments -}}
     {{- if hasKey $seen $d.name -}}
       {{- fail (printf "deployments[%d]: name %q is already used by another deployment; give each a distinct name" $i $d.name) -}}
@@ -96,10 +98,15 @@ one by its exact key in files/profiles.json (parsed only then). Templates call i
     {{- $p := $d.profile -}}
     {{- if not $p -}}
       {{- $key := printf "%s|%s|%d|%s|%s|%s" $d.model $d.gpu (int $d.gpus) $d.precision $d.backend $d.metric -}}
-      {{- if not $profiles -}}
-        {{- $profiles = ($.Files.Get "files/profiles.json" | fromJson).profiles -}}
+      {{- $file := index $table.zeroConfig (printf "%s|%s" $d.model $d.gpu) | default "" -}}
+      {{- if and $file (not (hasKey $files $file)) -}}
+        {{- $_ := set $files $file ($.Files.Get $file | fromJson) -}}
       {{- end -}}
-      {{- $p = index $profiles $key -}}
+      {{- $z := index $files $file | default (dict "profiles" dict) -}}
+      {{- $p = index $z.profiles $key -}}
+      {{- if $p -}}
+        {{- $p = merge $p (index $z.base $p.backend) -}}
+      {{- end -}}
       {{- if not $p -}}
         {{- fail (printf "deployments[%d] (%s): the chart has no profile %s; `aimgen values %s --gpu %s` writes the values for it (an inline profile when it is not a recipe's)" $i $d.name $key $d.model $d.gpu) -}}
       {{- end -}}
@@ -125,9 +132,9 @@ one by its exact key in files/profiles.json (parsed only then). Templates call i
 {{/*
 The zero-config answer: files/zero-config/<model>--<gpu>.json holds, for each pinned combination
 ("gpus|precision|backend|metric", empty where open), what `aimgen render MODEL --gpu GPU [pins]` decides: a
-profile (inline, or the key of a cited one in files/profiles.json) with its fallbacks, or the message it exits
-with (after "MODEL on GPU with PINS: ", aimgen.chart_table.refusal()). An inline profile lists only what it does
-not share with the file's `base` for its backend. Argument: dict "ctx" $ "table" TABLE.
+profile (inline, or the key of a cited one in the file's `profiles`) with its fallbacks, or the message it exits
+with (after "MODEL on GPU with PINS: ", aimgen.chart_table.refusal()). Every profile entry of a file lists only what it
+does not share with the file's `base` for its backend. Argument: dict "ctx" $ "table" TABLE.
 */}}
 {{- define "aim-engine.zeroConfig" -}}
 {{- $v := .ctx.Values -}}
@@ -150,10 +157,9 @@ not share with the file's `base` for its backend. Argument: dict "ctx" $ "table"
   {{- fail (printf "%s on %s%s: %s" $v.model $v.gpu (ternary (printf " with %s" (join " " $asked)) "" (gt (len $asked) 0)) $choice.error) -}}
 {{- end -}}
 {{- if $choice.key -}}
-  {{- $choice = dict "profile" (index (.ctx.Files.Get "files/profiles.json" | fromJson).profiles $choice.key) "fallbacks" $choice.fallbacks -}}
-{{- else -}}
-  {{- $choice = dict "profile" (merge $choice.profile (index $z.base $choice.profile.backend)) "fallbacks" $choice.fallbacks -}}
+  {{- $choice = dict "profile" (index $z.profiles $choice.key) "fallbacks" $choice.fallbacks -}}
 {{- end -}}
+{{- $choice = dict "profile" (merge $choice.profile (index $z.base $choice.profile.backend)) "fallbacks" $choice.fallbacks -}}
 {{- toJson $choice -}}
 {{- end }}
 

@@ -14,7 +14,7 @@ app.add_typer(chart_app, name="chart")
 
 @chart_app.command("sync")
 def sync_cmd() -> None:
-    """Compile recipes/ and the catalog into charts/aim-engine (files/profiles.json, files/zero-config/, schema enums)."""
+    """Compile recipes/ and the catalog into charts/aim-engine (files/zero-config/: profiles and zero-config answers per model and GPU; files/chart.json; schema enums)."""
     from aimgen.chart_table import chart_files, orphan_files
     from aimgen.output import write_artifact
 

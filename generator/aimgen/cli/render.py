@@ -207,7 +207,7 @@ def _emit(spec, fmt: str, output: str | None, validate: bool, crds, kube_version
         from aimgen.chart_table import load_table
         from aimgen.render.values import to_values
 
-        write_artifact(dump(to_values(spec, load_table())), output)
+        write_artifact(dump(to_values(spec, load_table({(svc.model, svc.gpu) for svc in spec.services}))), output)
         return
     from aimgen.render.manifests import render_all
 

@@ -1,6 +1,6 @@
 """DeploymentSpec → Helm values for charts/aim-engine, and the chart's compiled profile table.
 
-A catalog profile is named by its selection keys and looked up by the chart in files/profiles.json
+A catalog profile is named by its selection keys and looked up by the chart in files/zero-config/<model>--<gpu>.json
 (`aimgen chart sync` writes it); anything the table does not hold as-is (a planned model, an overridden
 context length) travels inline as `profile:`. Either way the chart renders what `aimgen render` renders.
 """
