@@ -212,6 +212,7 @@ CHANGES = {
     "cache.prefetchJob": (BASE, False, True),
     "cache.image": (BASE, "", "registry.example.com/aimgen:0.1.0"),
     "imageDigests": (BASE, {}, {"docker.io/vllm/vllm-openai-rocm": "sha256:" + "a" * 64}),
+    "huggingface.endpoint": (BASE, "", "http://hf-mirror.internal:8080"),
     "huggingface.tokenSecret.name": ({**BASE, **ON}, "", "other"),
     "huggingface.tokenSecret.key": ({**BASE, **ON}, "token", "hf"),
     "networkPolicy.enabled": (BASE, True, False),

@@ -53,6 +53,7 @@ class Options:
     cache_image: str | None = None  # the aimgen image for prefetch and tests; None: the engine image + bundle
     cache_size: str | None = None
     hf_token_secret: str | None = None  # "name" or "name:key"
+    hf_endpoint: str | None = None  # a Hub mirror, checked by aimgen.sources.hub_endpoint
     monitoring: bool = False
     autoscale: tuple[int, int] | None = None
     ingress_host: str | None = None
@@ -402,6 +403,7 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         cache=cache,
         placement=placement,
         hf_token_secret=_token_secret(options.hf_token_secret),
+        hf_endpoint=options.hf_endpoint or "",
         service_account=dns_label(f"{release}-serving"),
         monitoring=MonitoringSpec(enabled=options.monitoring, startup_grace_minutes=startup_grace_minutes(services)),
         autoscaling=autoscaling,

@@ -190,6 +190,7 @@ class DeploymentSpec:
     cache: CacheSpec = field(default_factory=CacheSpec)
     placement: Placement = field(default_factory=Placement)
     hf_token_secret: tuple[str, str] | None = None  # (secret name, key)
+    hf_endpoint: str = ""  # a Hub mirror (HF_ENDPOINT) for every container that talks to the Hub; "": huggingface.co
     service_account: str = ""
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
     autoscaling: AutoscalingSpec = field(default_factory=AutoscalingSpec)

@@ -227,6 +227,36 @@ the prefetch containers see it; the engine reads the cache offline.
 {{- end }}
 
 {{/*
+HF_ENDPOINT for the containers that talk to the Hub (render/kserve.py hub_env()), as YAML ({} without a mirror).
+Argument: $.
+*/}}
+{{- define "aim-engine.hubEnv" -}}
+{{- with .Values.huggingface.endpoint }}
+HF_ENDPOINT: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Ports out to the Hub or its mirror (aimgen.sources.hub_egress_ports()): 443 always (redirects to a CDN), and the
+mirror's own port. Argument: $. Result: a YAML list of port numbers, ascending.
+*/}}
+{{- define "aim-engine.hubEgressPorts" -}}
+{{- $port := 443 -}}
+{{- with .Values.huggingface.endpoint -}}
+  {{- $url := urlParse . -}}
+  {{- $given := regexFind ":[0-9]+$" $url.host | trimPrefix ":" -}}
+  {{- $port = ternary (atoi $given) (ternary 80 443 (eq $url.scheme "http")) (ne $given "") -}}
+{{- end -}}
+{{- if eq $port 443 -}}
+{{- toYaml (list 443) -}}
+{{- else if lt $port 443 -}}
+{{- toYaml (list $port 443) -}}
+{{- else -}}
+{{- toYaml (list 443 $port) -}}
+{{- end -}}
+{{- end }}
+
+{{/*
 The image and command of the prefetch container and the test Pod (render/kserve.py prefetch_image()): the aimgen
 image when cache.image is set, else the engine image running the bundle. Argument: dict "ctx" $ "image" ENGINE_IMAGE.
 */}}
@@ -276,9 +306,10 @@ Argument: dict "ctx" $ "profile" ENTRY "env" PREFETCH_ENV.
     - /var/run/secrets/huggingface/token
     {{- end }}
   env:
-    {{- range $k := keys .env | sortAlpha }}
+    {{- $env := merge (include "aim-engine.hubEnv" .ctx | fromYaml) .env }}
+    {{- range $k := keys $env | sortAlpha }}
     - name: {{ $k | quote }}
-      value: {{ index $.env $k | toString | quote }}
+      value: {{ index $env $k | toString | quote }}
     {{- end }}
   resources:
     requests:

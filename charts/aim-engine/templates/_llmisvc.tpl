@@ -57,6 +57,7 @@ Argument: dict "ctx" $ "d" DEPLOYMENT "env" CACHE_ENV "prefetchEnv" PREFETCH_ENV
 {{- if $ctx.Values.cache.enabled -}}
 {{- $env = merge $env .env ($p.compileCacheEnv | default dict) -}}
 {{- end -}}
+{{- $env = merge $env (include "aim-engine.hubEnv" $ctx | fromYaml) -}}
 serviceAccountName: {{ include "aim-engine.serviceAccountName" $ctx | quote }}
 automountServiceAccountToken: false
 securityContext:

@@ -26,15 +26,18 @@ def explain_cmd(
     router: o.Router = "scheduler",
     disaggregate: o.Disaggregate = False,
     feature: o.Features = None,
+    hf_endpoint: o.HfEndpoint = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output with stable keys.")] = False,
 ) -> None:
     """Explain the decision for MODEL on a GPU: selected profile or plan, fallbacks, memory arithmetic."""
     from aimgen.compose import Options, compose
     from aimgen.explain import explain_dict, explain_text
 
+    from aimgen.sources import hub_endpoint
+
     o.check_api(api, router, disaggregate)
     pool, requests = o.build_requests(models, gpu, gpus, precision, backend, metric, node_pool, model_config,
-                                      max_model_len, feature)
+                                      max_model_len, feature, hub_endpoint(hf_endpoint))
     # The same composition render runs: the API shapes the engine's port, model path and P/D roles.
     _, decisions = compose([(r, None) for r in requests], pool,
                            Options(api=api, router=router, disaggregate=disaggregate))

@@ -70,6 +70,7 @@ def _compose(p: dict):
     """Check option combinations, then requests → spec. `p` holds the command's parameters by name."""
     from aimgen.compose import Options, compose
     from aimgen.names import dns_label
+    from aimgen.sources import hub_endpoint
 
     name, namespace = p["name"], p["namespace"]
     if name is not None and dns_label(name) != name:
@@ -81,13 +82,15 @@ def _compose(p: dict):
         raise UsageError("--tls-secret is for the Ingress (give --ingress-host, without --gateway: with a Gateway, "
                          "TLS terminates at its listener)")
     o.check_api(p["api"], p["router"], p["disaggregate"])
+    endpoint = hub_endpoint(p["hf_endpoint"])
     pool, requests = o.build_requests(p["models"], p["gpu"], p["gpus"], p["precision"], p["backend"], p["metric"],
-                                      p["node_pool"], p["model_config"], p["max_model_len"], p["feature"])
+                                      p["node_pool"], p["model_config"], p["max_model_len"], p["feature"], endpoint)
     names = [name if len(p["models"]) == 1 else None for _ in p["models"]]
     opts = Options(
         name=name, namespace=namespace, cluster_runtime=p["cluster_runtime"], prefetch_job=p["prefetch_job"],
         init_container=p["init_container"], cache_enabled=p["cache"], existing_claim=p["existing_claim"],
-        cache_image=p["cache_image"], cache_size=p["cache_size"], hf_token_secret=p["hf_token_secret"], monitoring=p["monitoring"],
+        cache_image=p["cache_image"], cache_size=p["cache_size"], hf_token_secret=p["hf_token_secret"],
+        hf_endpoint=endpoint, monitoring=p["monitoring"],
         autoscale=_autoscale(p["autoscale"]), ingress_host=p["ingress_host"], ingress_class=p["ingress_class"],
         tls_secret=p["tls_secret"], gateway=_gateway(p["gateway"]),
         allowed_namespaces=tuple(p["allow_namespace"] or ()), api=p["api"], router=p["router"],
@@ -130,6 +133,7 @@ def render_cmd(
     cache_image: Annotated[Optional[str], typer.Option("--cache-image", help="Run the cache prefetch (and helm test) in this aimgen image; default: the engine image with the aimgen bundle from a ConfigMap.")] = None,
     cache_size: Annotated[Optional[str], typer.Option("--cache-size", help="Cache PVC size, e.g. 500Gi (default: computed from the weights).")] = None,
     hf_token_secret: Annotated[Optional[str], typer.Option("--hf-token-secret", help="Existing Secret NAME[:KEY] holding a Hugging Face token (never a token value).")] = None,
+    hf_endpoint: o.HfEndpoint = None,
     monitoring: Annotated[bool, typer.Option("--monitoring", help="Add a PodMonitor, the Grafana dashboard ConfigMap and a PrometheusRule (docs/observability.md).")] = False,
     autoscale: Annotated[Optional[str], typer.Option("--autoscale", help="MIN:MAX replicas, scaled by KServe through KEDA on vLLM queue and KV-cache usage (MIN 0: scale to zero).")] = None,
     ingress_host: Annotated[Optional[str], typer.Option("--ingress-host", help="Expose each model through an Ingress at this host (several models: <name>.<host>).")] = None,

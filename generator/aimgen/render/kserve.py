@@ -24,6 +24,7 @@ from aimgen.constants import (
 from aimgen.multinode import EXECUTOR_ANNOTATION, EXECUTOR_MP, POD_IP_ENV, WORKER_CONTAINER
 from aimgen.names import dns_label
 from aimgen.render import autoscaling, k8s
+from aimgen.sources import hub_egress_ports
 from aimgen.spec import DeploymentSpec, RuntimeSpec, ServingSpec
 
 MODEL_FORMAT = "huggingface"
@@ -155,6 +156,11 @@ def prefetch_env_vars(mount_path: str) -> dict[str, str]:
     return dict(sorted({"HOME": "/tmp", "HF_HOME": mount_path, **prefetch_env()}.items()))
 
 
+def hub_env(spec: DeploymentSpec) -> dict[str, str]:
+    """HF_ENDPOINT for every container that talks to the Hub (prefetch, and an engine that downloads itself)."""
+    return {"HF_ENDPOINT": spec.hf_endpoint} if spec.hf_endpoint else {}
+
+
 def prefetch_image(spec: DeploymentSpec, rt: RuntimeSpec) -> str:
     """The aimgen image when one is configured, else the engine's own (public, and pulled by the node anyway)."""
     return spec.cache.image or rt.image
@@ -165,7 +171,7 @@ def prefetch_container(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) 
     from aimgen.cache.plan import prefetch_args
 
     c = spec.cache
-    env = k8s.env_list(prefetch_env_vars(c.mount_path).items())
+    env = k8s.env_list(sorted({**prefetch_env_vars(c.mount_path), **hub_env(spec)}.items()))
     token_file = TOKEN_FILE if spec.hf_token_secret else None
     mounts = [{"name": CACHE_VOLUME, "mountPath": c.mount_path}, {"name": TMP_VOLUME, "mountPath": "/tmp"}]
     if token_file:
@@ -207,10 +213,12 @@ def mounts(spec: DeploymentSpec) -> list[dict]:
 
 def serving_env(spec: DeploymentSpec, profile_env: tuple[tuple[str, str], ...],
                 compile_env: tuple[tuple[str, str], ...] = ()) -> list[tuple[str, str]]:
-    """The engine's env: the profile's, over the cache's (HF_HOME on the claim, offline, compile caches on it)."""
+    """The engine's env: the profile's, over the cache's (HF_HOME on the claim, offline, compile caches on it) and
+    the Hub mirror's (read by an engine that downloads the model itself: no cache, or a cache it misses)."""
     from aimgen.cache.plan import serving_env as cache_env
 
     env = {**cache_env(spec.cache.mount_path), **dict(compile_env)} if spec.cache.enabled else {}
+    env.update(hub_env(spec))
     env.update(dict(profile_env))
     return sorted(env.items())
 
@@ -362,7 +370,6 @@ DNS_EGRESS = {
     "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
     "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
 }
-HUB_PORT = 443  # huggingface.co and mirrors serve HTTPS
 
 
 def engine_pods(spec: DeploymentSpec, svc: ServingSpec | None = None) -> dict:
@@ -441,9 +448,12 @@ def default_deny_policy(spec: DeploymentSpec) -> dict:
 
 
 def hub_egress_policy(spec: DeploymentSpec) -> dict | None:
-    """HTTPS out for the pods that run `aimgen cache prefetch` (the Hub or a mirror): the prefetch Jobs, and the
-    predictors while their init container fills the cache. The engine itself reads the cache offline."""
-    components = [c for c, on in (("predictor", spec.cache.init_container), ("prefetch", spec.cache.prefetch_job)) if on]
+    """Out to the Hub or its mirror (HTTPS, and the mirror's port) for the pods that download: the prefetch Jobs,
+    the predictors while their init container fills the cache, and the predictors whose engine downloads the model
+    itself (no cache). An engine on the cache reads it offline."""
+    # Without the cache the engine itself downloads the model from the Hub at start-up.
+    predictor = spec.cache.init_container or not spec.cache.enabled
+    components = [c for c, on in (("predictor", predictor), ("prefetch", spec.cache.prefetch_job)) if on]
     if not components or not egress_restricted(spec):
         return None
     return {
@@ -456,7 +466,7 @@ def hub_egress_policy(spec: DeploymentSpec) -> dict | None:
                 "matchExpressions": [{"key": LABEL_COMPONENT, "operator": "In", "values": components}],
             },
             "policyTypes": ["Egress"],
-            "egress": [{"ports": [{"protocol": "TCP", "port": HUB_PORT}]}],
+            "egress": [{"ports": [{"protocol": "TCP", "port": p} for p in hub_egress_ports(spec.hf_endpoint)]}],
         },
     }
 

@@ -173,6 +173,7 @@ def to_values(spec: DeploymentSpec, table: dict | None) -> dict:
             "image": c.image,
         },
         "huggingface": {
+            "endpoint": spec.hf_endpoint,
             "tokenSecret": {
                 "name": spec.hf_token_secret[0] if spec.hf_token_secret else "",
                 "key": spec.hf_token_secret[1] if spec.hf_token_secret else "token",
