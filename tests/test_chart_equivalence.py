@@ -143,6 +143,8 @@ def pool_cases() -> list[Case]:
 
 
 def option_cases() -> list[Case]:
+    from aimgen.sources import model_source
+
     qwen = (("Qwen/Qwen3-8B", None, None, "vllm", "latency", None),)
     pair = (("Qwen/Qwen3-8B", 1, "bf16", "vllm", "latency", "qwen"),
             ("deepseek-ai/DeepSeek-R1", 8, "fp8", "sglang", "throughput", "deepseek"))
@@ -185,6 +187,15 @@ def option_cases() -> list[Case]:
              options=(("hf_endpoint", "https://hf-mirror.internal"), ("cache_enabled", False))),
         Case("hf-endpoint-llmisvc", qwen, gpu="mi300x",
              options=(("api", "llmisvc"), ("hf_endpoint", "http://[fd00::1]"), ("prefetch_job", True))),
+        Case("model-source-pvc", qwen, gpu="mi300x", options=(("model_source", model_source("pvc://models/qwen3")),)),
+        Case("model-source-s3-no-cache", qwen, gpu="mi300x",
+             options=(("model_source", model_source("s3://llm-weights/qwen3-8b")), ("cache_enabled", False))),
+        Case("model-source-oci", pair[:1], gpu="mi300x", release="car",
+             options=(("model_source", model_source("oci://registry.example.com/models/qwen3-8b:1.0")),
+                      ("existing_claim", "compile-caches"))),
+        Case("model-source-multinode", (("meta-llama/Llama-3.1-405B-Instruct", None, None, "vllm", "latency", None),),
+             node_pool=ROOT / "recipes" / "node-pools" / "mi250x-2nodes.yaml", namespace="llm",
+             options=(("model_source", model_source("pvc://weights/llama-405b")),)),
         Case("planned-model", planned, gpu="mi300x", model_config=config),
         Case("planned-model-pool", planned, node_pool=ROOT / "recipes" / "node-pools" / "mi325x-4gpu.yaml",
              model_config=config, namespace="llm"),

@@ -10,6 +10,8 @@ from aimgen.constants import (
     API_ISVC,
     API_LLMISVC,
     CACHE_MOUNT_PATH,
+    GIB,
+    KSERVE_MODEL_PATH,
     LLMISVC_DECODE_ENGINE_PORT,
     LLMISVC_MODEL_PATH,
     LLMISVC_PORT,
@@ -21,6 +23,7 @@ from aimgen.names import dns_label, model_name
 from aimgen.planning.engine import multinode_env
 from aimgen.parallel import from_flags
 from aimgen.select import Request, Selection, select
+from aimgen.sources import ModelSource
 from aimgen.sizing import cache_gib, shm_size, startup_failure_threshold, startup_grace_minutes
 from aimgen.spec import (
     AutoscalingSpec,
@@ -54,6 +57,7 @@ class Options:
     cache_size: str | None = None
     hf_token_secret: str | None = None  # "name" or "name:key"
     hf_endpoint: str | None = None  # a Hub mirror, checked by aimgen.sources.hub_endpoint
+    model_source: ModelSource | None = None  # weights KServe mounts or downloads (storageUri); None: the Hub
     monitoring: bool = False
     autoscale: tuple[int, int] | None = None
     ingress_host: str | None = None
@@ -335,6 +339,31 @@ def _token_secret(value: str | None) -> tuple[str, str] | None:
     return (name, key or "token")
 
 
+def _check_source(options: Options, models: int) -> None:
+    """--model-source combinations that cannot serve, refused (exit 2) with what would."""
+    if not options.model_source:
+        return
+    uri = options.model_source.uri
+    if models > 1:
+        raise UsageError(f"--model-source {uri} holds one model's weights: give exactly one MODEL with it")
+    if options.api == API_LLMISVC:
+        raise UsageError("--model-source with --api llmisvc is not rendered yet: use --api isvc, or drop "
+                         "--model-source to serve from the Hub through the cache")
+    if options.prefetch_job:
+        raise UsageError(f"--prefetch-job fills the cache from the Hub, but --model-source {uri} already holds the "
+                         "weights: drop one of them")
+
+
+def _cache_size(services: list[ServingSpec], source: ModelSource | None) -> str:
+    """The claim holds the weights (sized to them), or with a --model-source only the compile/JIT caches: the
+    smallest claim the cache sizes (cache.plan.MIN_CACHE_BYTES); --cache-size overrides either."""
+    from aimgen.cache.plan import MIN_CACHE_BYTES
+
+    if source:
+        return f"{MIN_CACHE_BYTES // GIB}Gi"
+    return f"{sum(cache_gib(s.cache_bytes) for s in services)}Gi"
+
+
 def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options: Options) -> tuple[DeploymentSpec, list[Decision]]:
     """Build the spec for one release serving one or more models."""
     if not requests:
@@ -342,8 +371,11 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
     _check_llmisvc(options)
     llmisvc = options.api == API_LLMISVC
     port = LLMISVC_PORT if llmisvc else None
-    # Without our cache KServe's storage initializer downloads model.uri (hf://) into /mnt/models for the engine.
-    model_path = LLMISVC_MODEL_PATH if llmisvc and not options.cache_enabled else None
+    source = options.model_source
+    _check_source(options, len(requests))
+    # Without our cache KServe's storage initializer downloads model.uri (hf://) into /mnt/models for the engine;
+    # a --model-source is there too (pvc:// mounted, s3:// downloaded, oci:// linked from the model car).
+    model_path = KSERVE_MODEL_PATH if source else LLMISVC_MODEL_PATH if llmisvc and not options.cache_enabled else None
     decisions: list[Decision] = []
     used: set[str] = set()
     for req, explicit in requests:
@@ -352,13 +384,15 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
             raise UsageError(f"two deployments would both be named {name!r}; give each a distinct name")
         used.add(name)
         d = decide(req, name, port=port, model_path=model_path)
+        if source:
+            d = replace(d, serving=replace(d.serving, storage_uri=source.uri))
         if llmisvc and d.serving.nodes > 1:
             raise NoFeasiblePlan(
                 f"{d.serving.profile_id} spans {d.serving.nodes} nodes; multi-node LLMInferenceService (a "
                 f"LeaderWorkerSet `worker`) is not rendered yet: use --api isvc, or fewer GPUs (--gpus) on one node")
         if not llmisvc:
             check_group(d.serving.shape, cache_enabled=options.cache_enabled, access_mode=pool.cache_access_mode,
-                        autoscale=options.autoscale, where=name)
+                        autoscale=options.autoscale, where=name, source_scheme=source.scheme if source else None)
         if options.disaggregate:
             d = replace(d, serving=replace(d.serving, disaggregation=disaggregation(d, model_path)))
         decisions.append(d)
@@ -370,12 +404,12 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         enabled=options.cache_enabled,
         claim_name=options.existing_claim or dns_label(f"{release}-cache"),
         existing_claim=options.existing_claim,
-        size=options.cache_size or f"{sum(cache_gib(s.cache_bytes) for s in services)}Gi",
+        size=options.cache_size or _cache_size(services, source),
         storage_class=pool.storage_class,
         access_mode=pool.cache_access_mode,
         mount_path=CACHE_MOUNT_PATH,
-        prefetch_job=options.prefetch_job and options.cache_enabled,
-        init_container=options.init_container and options.cache_enabled,
+        prefetch_job=options.prefetch_job and options.cache_enabled and not source,
+        init_container=options.init_container and options.cache_enabled and not source,
         image=options.cache_image or "",
     )
     placement = Placement(

@@ -86,8 +86,11 @@ def check_shape(shape: Parallelism, backend: str, where: str, file: str | None =
 
 
 def check_group(shape: Parallelism, *, cache_enabled: bool, access_mode: str, autoscale: tuple[int, int] | None,
-                where: str) -> None:
-    """What a KServe v0.20 InferenceService group needs: nodes it can rank, a shared cache claim, a fixed size."""
+                where: str, source_scheme: str | None = None) -> None:
+    """What a KServe v0.20 InferenceService group needs: nodes it can rank, a shared cache claim (or weights from a
+    pvc:// or oci:// --model-source), a fixed size."""
+    from aimgen.sources import MULTINODE_SCHEMES
+
     nodes = shape.nodes
     if nodes == 1:
         return
@@ -96,6 +99,13 @@ def check_group(shape: Parallelism, *, cache_enabled: bool, access_mode: str, au
             f"{where}: {shape.label} over {shape.nodes} nodes: KServe v0.20 runs the workers as one Deployment whose "
             "pods carry no index, and vLLM needs each node's --node-rank; would work: 2 nodes (a head and one "
             "worker), or an LLMInferenceService whose LeaderWorkerSet gives each worker its index")
+    if source_scheme and source_scheme not in MULTINODE_SCHEMES:
+        raise NoFeasiblePlan(f"{where}: a multi-node InferenceService takes only a pvc:// or oci:// storage URI "
+                             f"(KServe's validateMultiNodeVariables), not {source_scheme}://; would work: the same "
+                             "weights on a ReadWriteMany claim (--model-source pvc://CLAIM/PATH), in a model car "
+                             "(oci://), or from the Hub through the cache (no --model-source)")
+    if source_scheme:
+        return  # every pod mounts the same claim or image; the cache claim, if any, holds compile caches only
     if not cache_enabled:
         raise NoFeasiblePlan(f"{where}: a multi-node InferenceService needs a pvc:// storage URI (KServe's "
                              "validateMultiNodeVariables) and every node the same weights; drop --no-cache")

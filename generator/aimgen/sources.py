@@ -8,6 +8,7 @@ same patterns (`aimgen chart sync` writes them into values.schema.json), the ren
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from aimgen import secrets
 from aimgen.errors import UsageError
@@ -52,3 +53,71 @@ def hub_egress_ports(endpoint: str | None) -> list[int]:
     """Ports the prefetch containers need out: the endpoint's, and 443 always (huggingface_hub follows the Hub's
     and most mirrors' redirects of large files to an HTTPS CDN or object store)."""
     return sorted({HTTPS_PORT, hub_port(endpoint)})
+
+
+# --- --model-source: weights that are already somewhere, read through KServe's storageUri ---------------------
+#
+# KServe v0.20.0 (pkg/webhook/admission/pod/storage_initializer_injector.go, InjectStorageInitializer with one
+# storageUri) puts the model at /mnt/models (constants.DefaultModelLocalMountPath) in the kserve-container:
+#   pvc://CLAIM[/PATH]  the claim itself, volume `kserve-pvc-source`, mounted read-only (annotation
+#                       storage.kserve.io/readonly, default true) at /mnt/models with subPath PATH; no init container
+#   oci://IMAGE         a "model car" (ociModelMode "modelcar" in the default inferenceservice-config): the image
+#                       runs as a sidecar `modelcar` (and `modelcar-init` pulls it first), the pod shares its process
+#                       namespace and /mnt/models links to the image's /models (pkg/utils/storage.go
+#                       ConfigureModelcarToContainer); the kubelet pulls it, the pod downloads nothing
+#   s3://BUCKET/PATH    the `storage-initializer` init container downloads into the emptyDir
+#                       `kserve-provision-location` mounted at /mnt/models (credentials: the ServiceAccount's)
+SOURCE_SCHEMES = ("pvc", "s3", "oci")
+# The multi-node webhook (inference_service_validation.go validateMultiNodeVariables) takes only these.
+MULTINODE_SCHEMES = ("pvc", "oci")
+_S3_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")  # AWS bucket naming rules
+_PATH_PART = re.compile(r"^[A-Za-z0-9._-]+$")
+# An OCI reference: registry/repository[:tag][@sha256:digest] (distribution/reference's grammar, lower-case repo).
+_OCI_REF = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+"
+                      r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A parsed --model-source: the storageUri KServe is given, its scheme, and for pvc:// the claim and path."""
+
+    uri: str
+    scheme: str
+    claim: str = ""
+    path: str = ""
+
+
+def model_source(value: str | None, option: str = "--model-source") -> ModelSource | None:
+    """The source as KServe's storageUri, or None (the Hub, through our cache); UsageError naming what is valid."""
+    from aimgen.validate.apirules import dns1123_subdomain
+
+    if not value:
+        return None
+    shown = secrets.redact_url(value)
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme not in SOURCE_SCHEMES:
+        raise UsageError(f"{option} {shown!r}: expected pvc://CLAIM[/PATH], s3://BUCKET[/PATH] or "
+                         "oci://REGISTRY/REPOSITORY:TAG (without it the model comes from the Hub through the cache)")
+    if secrets.looks_like_secret(value) or "@" in rest.split("/", 1)[0]:
+        raise UsageError(f"{option} {shown!r} carries a credential; name only where the weights are: a private "
+                         "bucket's credentials come from the ServiceAccount (docs/cache.md), an image's from the "
+                         "node's pull secrets")
+    if scheme == "oci":
+        if not _OCI_REF.match(rest) or ("@" not in rest and ":" not in rest.rsplit("/", 1)[-1]):
+            raise UsageError(f"{option} {shown!r}: expected oci://REGISTRY/REPOSITORY:TAG or @sha256:DIGEST, "
+                             "e.g. oci://registry.example.com/models/qwen3-8b:1.0")
+        return ModelSource(value, scheme)
+    head, _, path = rest.partition("/")
+    path = path.rstrip("/")
+    parts = path.split("/") if path else []
+    if any(p in ("", ".", "..") or not _PATH_PART.match(p) for p in parts):
+        raise UsageError(f"{option} {shown!r}: the path {path!r} must be a relative folder of letters, digits, "
+                         "'.', '_' and '-' separated by '/', without '.' or '..' parts")
+    if scheme == "pvc":
+        if why := dns1123_subdomain(head):
+            raise UsageError(f"{option} {shown!r}: the claim name {head!r} {why}")
+        return ModelSource(f"pvc://{head}" + (f"/{path}" if path else ""), scheme, claim=head, path=path)
+    if not _S3_BUCKET.match(head) or ".." in head:
+        raise UsageError(f"{option} {shown!r}: the bucket {head!r} must be 3-63 lower-case letters, digits, '.' "
+                         "and '-'")
+    return ModelSource(f"s3://{head}" + (f"/{path}" if path else ""), scheme, path=path)

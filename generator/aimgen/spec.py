@@ -96,6 +96,8 @@ class ServingSpec:
     disaggregation: DisaggregationSpec | None = None  # llmisvc only: prefill/decode split
     parallelism: Parallelism | None = None  # the whole split; None: TP x PP over `nodes` as the fields say
     worker_args: tuple[str, ...] = ()  # nodes > 1: the worker pods' argv (args holds the head's)
+    # KServe's storageUri when the weights come from elsewhere (aimgen.sources): the engine loads /mnt/models
+    storage_uri: str = ""
 
     @property
     def shape(self) -> Parallelism:

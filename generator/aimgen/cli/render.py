@@ -70,7 +70,7 @@ def _compose(p: dict):
     """Check option combinations, then requests → spec. `p` holds the command's parameters by name."""
     from aimgen.compose import Options, compose
     from aimgen.names import dns_label
-    from aimgen.sources import hub_endpoint
+    from aimgen.sources import hub_endpoint, model_source
 
     name, namespace = p["name"], p["namespace"]
     if name is not None and dns_label(name) != name:
@@ -83,6 +83,7 @@ def _compose(p: dict):
                          "TLS terminates at its listener)")
     o.check_api(p["api"], p["router"], p["disaggregate"])
     endpoint = hub_endpoint(p["hf_endpoint"])
+    source = model_source(p["model_source"])
     pool, requests = o.build_requests(p["models"], p["gpu"], p["gpus"], p["precision"], p["backend"], p["metric"],
                                       p["node_pool"], p["model_config"], p["max_model_len"], p["feature"], endpoint)
     names = [name if len(p["models"]) == 1 else None for _ in p["models"]]
@@ -90,7 +91,7 @@ def _compose(p: dict):
         name=name, namespace=namespace, cluster_runtime=p["cluster_runtime"], prefetch_job=p["prefetch_job"],
         init_container=p["init_container"], cache_enabled=p["cache"], existing_claim=p["existing_claim"],
         cache_image=p["cache_image"], cache_size=p["cache_size"], hf_token_secret=p["hf_token_secret"],
-        hf_endpoint=endpoint, monitoring=p["monitoring"],
+        hf_endpoint=endpoint, model_source=source, monitoring=p["monitoring"],
         autoscale=_autoscale(p["autoscale"]), ingress_host=p["ingress_host"], ingress_class=p["ingress_class"],
         tls_secret=p["tls_secret"], gateway=_gateway(p["gateway"]),
         allowed_namespaces=tuple(p["allow_namespace"] or ()), api=p["api"], router=p["router"],
@@ -134,6 +135,7 @@ def render_cmd(
     cache_size: Annotated[Optional[str], typer.Option("--cache-size", help="Cache PVC size, e.g. 500Gi (default: computed from the weights).")] = None,
     hf_token_secret: Annotated[Optional[str], typer.Option("--hf-token-secret", help="Existing Secret NAME[:KEY] holding a Hugging Face token (never a token value).")] = None,
     hf_endpoint: o.HfEndpoint = None,
+    model_source: o.ModelSource = None,
     monitoring: Annotated[bool, typer.Option("--monitoring", help="Add a PodMonitor, the Grafana dashboard ConfigMap and a PrometheusRule (docs/observability.md).")] = False,
     autoscale: Annotated[Optional[str], typer.Option("--autoscale", help="MIN:MAX replicas, scaled by KServe through KEDA on vLLM queue and KV-cache usage (MIN 0: scale to zero).")] = None,
     ingress_host: Annotated[Optional[str], typer.Option("--ingress-host", help="Expose each model through an Ingress at this host (several models: <name>.<host>).")] = None,

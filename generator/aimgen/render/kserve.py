@@ -249,6 +249,8 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
     model = {
         "modelFormat": {"name": MODEL_FORMAT},
         "runtime": rt.name,
+        # weights from a --model-source: KServe mounts or downloads them at /mnt/models, where the args point
+        **({"storageUri": svc.storage_uri} if svc.storage_uri else {}),
         "args": list(svc.args),
         "env": k8s.env_list(serving_env(spec, svc.env, svc.compile_env)),
         "resources": k8s.gpu_resources(spec.placement, svc.gpus),
@@ -302,7 +304,7 @@ def _add_workers(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, predic
     shape, model = svc.shape, predictor["model"]
     # The webhook wants a pvc:// or oci:// storageUri for multi-node; KServe mounts the claim read-only at
     # /mnt/models, and the engine reads the same files through HF_HOME on the cache mount.
-    model["storageUri"] = f"pvc://{spec.cache.claim_name}"
+    model.setdefault("storageUri", f"pvc://{spec.cache.claim_name}")
     model["env"] = [*model["env"], POD_IP_ENV]
     worker = {
         "name": WORKER_CONTAINER,
@@ -447,12 +449,20 @@ def default_deny_policy(spec: DeploymentSpec) -> dict:
     }
 
 
+def downloads_at_start(spec: DeploymentSpec, svc: ServingSpec) -> bool:
+    """Whether a serving pod fetches its weights over the network when it starts, besides our init container:
+    KServe's storage initializer for an s3:// source, or an engine without the cache loading from the Hub. A pvc://
+    claim is mounted and an oci:// model car is pulled by the kubelet: nothing leaves the pod."""
+    if svc.storage_uri:
+        return svc.storage_uri.startswith("s3://")
+    return not spec.cache.enabled
+
+
 def hub_egress_policy(spec: DeploymentSpec) -> dict | None:
     """Out to the Hub or its mirror (HTTPS, and the mirror's port) for the pods that download: the prefetch Jobs,
     the predictors while their init container fills the cache, and the predictors whose engine downloads the model
     itself (no cache). An engine on the cache reads it offline."""
-    # Without the cache the engine itself downloads the model from the Hub at start-up.
-    predictor = spec.cache.init_container or not spec.cache.enabled
+    predictor = spec.cache.init_container or any(downloads_at_start(spec, svc) for svc in spec.services)
     components = [c for c, on in (("predictor", predictor), ("prefetch", spec.cache.prefetch_job)) if on]
     if not components or not egress_restricted(spec):
         return None

@@ -81,6 +81,8 @@ def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str =
         "cacheGiB": cache_gib(svc.cache_bytes),
         "weightsBytes": svc.weights_bytes,
     }
+    if svc.storage_uri:
+        entry["storageUri"] = svc.storage_uri
     if api == API_LLMISVC:
         entry["api"] = api
     if svc.disaggregation:

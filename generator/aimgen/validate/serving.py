@@ -12,7 +12,8 @@ what the engine will actually do. Schema validity is documents.py's job; this is
            NetworkPolicies let in, a route misses the predictor Service's port, or /metrics is scraped from an
            engine that does not serve it
   SERVE004 TP x PP x DP is not the number of GPUs the pod group gets
-  SERVE005 the engine does not look for the model where the init container or prefetch Job writes it
+  SERVE005 the engine does not look for the model where the init container or prefetch Job writes it, or loads a
+           folder no volume holds (storageUri: KServe's mount, download or model car at /mnt/models)
   SERVE006 /dev/shm is not a memory-backed emptyDir sized for the GPUs, or the memory limit does not cover it
   SERVE007 the context (max-model-len) exceeds the model or does not fit the GPUs (the planner's arithmetic)
   SERVE008 the precision does not run on the GPU family the pod is pinned to
@@ -391,9 +392,22 @@ def _writers(s: Served) -> list[Writer]:
     return found
 
 
+def check_local_model(s: Served, path: str) -> list[Finding]:
+    """An engine given a folder (a --model-source at /mnt/models) must find a volume there: a claim, the storage
+    initializer's download or the model car KServe adds for storageUri (kserve_pod.inject_storage)."""
+    if _on_volume(s.pod["spec"], s.container, path) is not None:
+        return []
+    return [s.finding(ERROR, CACHE, MODEL_ARGS,
+                      f"{s.engine} loads the folder {path}, but no volume of the pod holds it: the image has no "
+                      "weights there; set spec.predictor.model.storageUri (pvc://, s3://, oci://) so KServe provides "
+                      "them at /mnt/models, or mount a volume holding the model at that path")]
+
+
 def check_cache(s: Served) -> list[Finding]:
     env = _env(s.container)
     model = s.cmd.model
+    if model.startswith("/"):
+        return check_local_model(s, model)
     revision = s.cmd.role("revision") or "main"
     hub = engine_hub_dir(env, s.cmd.get("--download-dir"))
     where = _on_volume(s.pod["spec"], s.container, hub)
