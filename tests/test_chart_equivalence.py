@@ -196,6 +196,13 @@ def option_cases() -> list[Case]:
         Case("model-source-multinode", (("meta-llama/Llama-3.1-405B-Instruct", None, None, "vllm", "latency", None),),
              node_pool=ROOT / "recipes" / "node-pools" / "mi250x-2nodes.yaml", namespace="llm",
              options=(("model_source", model_source("pvc://weights/llama-405b")),)),
+        # A LeaderWorkerSet group: DP16 + EP over two 8-GPU nodes (leader `template`, one `worker`).
+        Case("llmisvc-multinode", (("deepseek-ai/DeepSeek-R1", 16, "fp8", "vllm", "throughput", None),),
+             node_pool=ROOT / "recipes" / "node-pools" / "mi300x-2nodes.yaml", namespace="llm",
+             options=(("api", "llmisvc"), ("monitoring", True))),
+        Case("llmisvc-multinode-no-cache", (("deepseek-ai/DeepSeek-R1", 16, "fp8", "vllm", "throughput", None),),
+             node_pool=ROOT / "recipes" / "node-pools" / "mi300x-2nodes.yaml",
+             options=(("api", "llmisvc"), ("router", "none"), ("cache_enabled", False))),
         Case("planned-model", planned, gpu="mi300x", model_config=config),
         Case("planned-model-pool", planned, node_pool=ROOT / "recipes" / "node-pools" / "mi325x-4gpu.yaml",
              model_config=config, namespace="llm"),
@@ -249,11 +256,14 @@ def test_render_options(which):
     expected = check(cases, which)
     for cid in ("planned-model", "planned-model-pool"):
         assert all("profile" in d for d in expected[cid].values["deployments"]), f"{cid}: planned → inline profile"
-    for cid in ("llmisvc", "llmisvc-gateway-token", "llmisvc-no-router-no-cache", "llmisvc-pd"):
+    for cid in ("llmisvc", "llmisvc-gateway-token", "llmisvc-no-router-no-cache", "llmisvc-pd", "llmisvc-multinode",
+                "llmisvc-multinode-no-cache"):
         kinds = {d["kind"] for d in expected[cid].docs}
         assert {"LLMInferenceService", "LLMInferenceServiceConfig"} <= kinds and "InferenceService" not in kinds
         assert all(d["profile"]["api"] == "llmisvc" for d in expected[cid].values["deployments"]), cid
     assert "prefill" in next(d for d in expected["llmisvc-pd"].docs if d["kind"] == "LLMInferenceService")["spec"]
+    for cid in ("llmisvc-multinode", "llmisvc-multinode-no-cache"):
+        assert "worker" in next(d for d in expected[cid].docs if d["kind"] == "LLMInferenceServiceConfig")["spec"]
 
 
 @pytest.mark.parametrize("which", sorted(HELMS))

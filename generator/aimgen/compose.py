@@ -18,7 +18,14 @@ from aimgen.constants import (
     ROUTER_SCHEDULER,
 )
 from aimgen.errors import InvalidInput, NoFeasiblePlan, UsageError
-from aimgen.multinode import check_group, check_shape, rendezvous_flags
+from aimgen.multinode import (
+    LWS_WORKER_TO_LEADER,
+    WORKER_TO_HEAD,
+    check_group,
+    check_lws_group,
+    check_shape,
+    rendezvous_flags,
+)
 from aimgen.names import dns_label, model_name
 from aimgen.planning.engine import multinode_env
 from aimgen.parallel import from_flags
@@ -160,13 +167,16 @@ def _runtime_spec(runtime, gfx: str, port: int | None = None, multinode: bool = 
     )
 
 
-def decide(req: Request, name: str, *, port: int | None = None, model_path: str | None = None) -> Decision:
-    return realize(select(req), name, port=port, model_path=model_path)
+def decide(req: Request, name: str, *, port: int | None = None, model_path: str | None = None,
+           to_head: str = WORKER_TO_HEAD) -> Decision:
+    return realize(select(req), name, port=port, model_path=model_path, to_head=to_head)
 
 
-def realize(selection: Selection, name: str, *, port: int | None = None, model_path: str | None = None) -> Decision:
+def realize(selection: Selection, name: str, *, port: int | None = None, model_path: str | None = None,
+            to_head: str = WORKER_TO_HEAD) -> Decision:
     """A selection made concrete: parallelism, engine argv, env, sizes. `port` overrides the runtime's serving
-    port; `model_path` replaces the checkpoint id as the engine's model (a folder KServe filled)."""
+    port; `model_path` replaces the checkpoint id as the engine's model (a folder KServe filled); `to_head` is how
+    a multi-node group's workers reach its head (aimgen.multinode.rendezvous_flags)."""
     from aimgen.cache.plan import cache_size_bytes, compile_cache_env
     from aimgen.planning.planner import fit_check, plan
     from aimgen.recipes.features import apply_features
@@ -228,7 +238,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
                          pp=shape.pipeline, args=args)
     worker_argv: tuple[str, ...] = ()
     if nodes > 1:
-        worker_argv = engine_args(runtime, model_path or checkpoint, {**flags, **rendezvous_flags(shape, "worker")},
+        worker_argv = engine_args(runtime, model_path or checkpoint, {**flags, **rendezvous_flags(shape, "worker", to_head)},
                                   port)
         flags = {**flags, **rendezvous_flags(shape, "head")}
     argv = engine_args(runtime, model_path or checkpoint, flags, port)
@@ -383,13 +393,18 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         if name in used:
             raise UsageError(f"two deployments would both be named {name!r}; give each a distinct name")
         used.add(name)
-        d = decide(req, name, port=port, model_path=model_path)
+        # An LLMInferenceService's workers find their leader through the LeaderWorkerSet (render/llmisvc.py).
+        d = decide(req, name, port=port, model_path=model_path,
+                   to_head=LWS_WORKER_TO_LEADER if llmisvc else WORKER_TO_HEAD)
         if source:
             d = replace(d, serving=replace(d.serving, storage_uri=source.uri))
-        if llmisvc and d.serving.nodes > 1:
-            raise NoFeasiblePlan(
-                f"{d.serving.profile_id} spans {d.serving.nodes} nodes; multi-node LLMInferenceService (a "
-                f"LeaderWorkerSet `worker`) is not rendered yet: use --api isvc, or fewer GPUs (--gpus) on one node")
+        if llmisvc and options.disaggregate and d.serving.multinode:
+            raise NoFeasiblePlan(f"{name}: {d.serving.shape.label} spans {d.serving.nodes} nodes, but the cited "
+                                 "prefill/decode roles run on one node each; would work: --disaggregate without "
+                                 "--gpus (the P/D configuration sizes each role), or no --disaggregate")
+        if llmisvc and not options.disaggregate:
+            check_lws_group(d.serving.shape, cache_enabled=options.cache_enabled, access_mode=pool.cache_access_mode,
+                            where=name)
         if not llmisvc:
             check_group(d.serving.shape, cache_enabled=options.cache_enabled, access_mode=pool.cache_access_mode,
                         autoscale=options.autoscale, where=name, source_scheme=source.scheme if source else None)

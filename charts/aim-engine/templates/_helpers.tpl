@@ -163,6 +163,15 @@ app.kubernetes.io/component: predictor
 {{- end -}}
 {{- end }}
 
+{{/* Every pod of one model's multi-node groups, heads and workers (render/kserve.py group_pods()). Argument: dict "ctx" $ "name" NAME. */}}
+{{- define "aim-engine.groupPods" -}}
+{{- if eq .ctx.Values.api "llmisvc" -}}
+{{- include "aim-engine.llmisvc.groupSelector" . -}}
+{{- else -}}
+{{- include "aim-engine.selectorLabels" (dict "ctx" .ctx "component" "predictor" "name" .name) -}}
+{{- end -}}
+{{- end }}
+
 {{/* Pod security context: render/k8s.py pod_security_context(). */}}
 {{- define "aim-engine.podSecurityContext" -}}
 runAsNonRoot: true

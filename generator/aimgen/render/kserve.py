@@ -320,21 +320,30 @@ def _add_workers(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, predic
     }
 
 
+def group_pods(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+    """Labels of every pod of one model's multi-node groups, heads and workers alike."""
+    if spec.api == API_LLMISVC:
+        from aimgen.render.llmisvc import group_selector
+
+        return group_selector(spec, svc)
+    return pod_labels(spec, svc)
+
+
 def group_network_policy(spec: DeploymentSpec, svc: ServingSpec) -> dict:
     """The pods of one multi-node group talk to each other on ports the engine picks (RCCL, the mp executor's
     master port, DP RPC): all ports, both ways, but only between the group's own pods (the default-deny policy
-    denies the rest of an InferenceService release's egress)."""
-    group = {"matchLabels": pod_labels(spec, svc)}
+    denies the rest of an InferenceService release's egress; an LLMInferenceService release's egress is open,
+    and restricting it here would cut its pods off DNS and the Hub)."""
+    group = {"matchLabels": group_pods(spec, svc)}
+    body: dict = {"podSelector": group, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": group}]}]}
+    if egress_restricted(spec):
+        body["policyTypes"].append("Egress")
+        body["egress"] = [{"to": [{"podSelector": group}]}]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": k8s.metadata(spec, dns_label(f"{svc.name}-group"), "network-policy", svc.name),
-        "spec": {
-            "podSelector": group,
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": [{"podSelector": group}]}],
-            "egress": [{"to": [{"podSelector": group}]}],
-        },
+        "spec": body,
     }
 
 
@@ -489,7 +498,8 @@ def pod_disruption_budget(spec: DeploymentSpec, svc: ServingSpec) -> dict:
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": k8s.metadata(spec, f"{svc.name}-pdb", "disruption-budget", svc.name),
-        "spec": {**budget, "selector": {"matchLabels": engine_pods(spec, svc)}},
+        "spec": {**budget, "selector": {"matchLabels": group_pods(spec, svc) if svc.multinode
+                                        else engine_pods(spec, svc)}},
     }
 
 
