@@ -117,3 +117,43 @@ def test_what_cannot_serve_is_refused_with_what_would(cli, args, code, fragment)
     got, _, err = cli("render", *args)
     assert got == code, err
     assert fragment in err and "secret@" not in err
+
+
+LOCAL = (*QWEN, "--local-model-cache", "/mnt/nvme/models")
+
+
+def test_a_local_model_cache_is_a_node_group_and_a_cache_the_isvc_matches():
+    docs = rendered(*LOCAL)
+    [group], [cache] = kind(docs, "LocalModelNodeGroup"), kind(docs, "LocalModelCache")
+    isvc = kind(docs, "InferenceService")[0]
+    uri = isvc["spec"]["predictor"]["model"]["storageUri"]
+    assert uri == cache["spec"]["sourceModelUri"] == "hf://Qwen/Qwen3-8B"
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/nodegroup"] == group["metadata"]["name"]
+    assert cache["spec"]["nodeGroups"] == [group["metadata"]["name"]]
+    assert "namespace" not in group["metadata"] and "namespace" not in cache["metadata"]  # cluster-scoped
+    volume = group["spec"]["persistentVolumeSpec"]
+    assert volume["local"] == {"path": "/mnt/nvme/models"}
+    [term] = volume["nodeAffinity"]["required"]["nodeSelectorTerms"]
+    assert term["matchExpressions"][-1]["key"] == "amd.com/gpu.device-id"  # only the AMD pool's nodes
+    assert "initContainers" not in isvc["spec"]["predictor"] and not kind(docs, "Job")
+    assert serve_errors(docs) == []
+
+
+def test_an_isvc_no_local_model_cache_matches_gets_a_warning():
+    docs = rendered(*LOCAL)
+    kind(docs, "LocalModelCache")[0]["spec"]["sourceModelUri"] = "hf://Qwen/Qwen3-32B"
+    [finding] = [f for f in serving_findings([("t", d) for d in docs]) if f.level == "warning"]
+    assert finding.code == "SERVE005" and "download the model into every pod" in finding.message
+
+
+@pytest.mark.parametrize("args, code, fragment", [
+    ((*LOCAL[:3], "--local-model-cache", "relative/dir"), 2, "expected an absolute folder"),
+    ((*LOCAL, "--model-source", "pvc://m/q"), 2, "is read where it is"),
+    ((*LOCAL, "--prefetch-job"), 2, "--prefetch-job fills the cache claim"),
+    ((*LOCAL, "--api", "llmisvc"), 2, "not rendered yet"),
+    ((*POOL_405B, "--local-model-cache", "/mnt/nvme"), 3, "only a pvc:// or oci:// storage URI"),
+])
+def test_local_model_cache_refusals(cli, args, code, fragment):
+    got, _, err = cli("render", *args)
+    assert got == code, err
+    assert fragment in err

@@ -30,7 +30,7 @@ from aimgen.names import dns_label, model_name
 from aimgen.planning.engine import multinode_env
 from aimgen.parallel import from_flags
 from aimgen.select import Request, Selection, select
-from aimgen.sources import ModelSource
+from aimgen.sources import ModelSource, hf_uri
 from aimgen.sizing import cache_gib, shm_size, startup_failure_threshold, startup_grace_minutes
 from aimgen.spec import (
     AutoscalingSpec,
@@ -38,6 +38,7 @@ from aimgen.spec import (
     DeploymentSpec,
     DisaggregationSpec,
     ExposureSpec,
+    LocalModelSpec,
     MonitoringSpec,
     Placement,
     Probes,
@@ -65,6 +66,7 @@ class Options:
     hf_token_secret: str | None = None  # "name" or "name:key"
     hf_endpoint: str | None = None  # a Hub mirror, checked by aimgen.sources.hub_endpoint
     model_source: ModelSource | None = None  # weights KServe mounts or downloads (storageUri); None: the Hub
+    local_model_cache: str | None = None  # host folder: cache each model on the AMD nodes' disks (LocalModelCache)
     monitoring: bool = False
     autoscale: tuple[int, int] | None = None
     ingress_host: str | None = None
@@ -351,6 +353,8 @@ def _token_secret(value: str | None) -> tuple[str, str] | None:
 
 def _check_source(options: Options, models: int) -> None:
     """--model-source combinations that cannot serve, refused (exit 2) with what would."""
+    if options.local_model_cache:
+        _check_local_model(options)
     if not options.model_source:
         return
     uri = options.model_source.uri
@@ -364,7 +368,34 @@ def _check_source(options: Options, models: int) -> None:
                          "weights: drop one of them")
 
 
-def _cache_size(services: list[ServingSpec], source: ModelSource | None) -> str:
+def _local_model(options: Options, release: str, services: list[ServingSpec],
+                 placement: Placement) -> LocalModelSpec | None:
+    """One node group per release (cluster-scoped, so named after its namespace too), room for all its models."""
+    if not options.local_model_cache:
+        return None
+    if not placement.device_ids and not placement.node_selector:
+        raise UsageError("--local-model-cache: the node group's local volume must be pinned to the AMD nodes, but "
+                         "the node pool selects them by neither device id nor label; set matchDeviceIds or "
+                         "nodeSelector in the node pool")
+    return LocalModelSpec(node_group=dns_label(f"{options.namespace}-{release}"),
+                          host_path=options.local_model_cache,
+                          storage_limit=f"{sum(cache_gib(s.cache_bytes) for s in services)}Gi")
+
+
+def _check_local_model(options: Options) -> None:
+    """--local-model-cache combinations that cannot serve, refused (exit 2) with what would."""
+    source = options.model_source
+    if source and source.scheme != "s3":
+        raise UsageError(f"--local-model-cache copies a model onto the nodes' disks, but --model-source {source.uri} "
+                         "is read where it is (KServe's local model jobs download hf:// and s3://): drop one of them")
+    if options.api == API_LLMISVC:
+        raise UsageError("--local-model-cache with --api llmisvc is not rendered yet: use --api isvc")
+    if options.prefetch_job:
+        raise UsageError("--prefetch-job fills the cache claim, but --local-model-cache has KServe download the "
+                         "model onto each node's disk: drop one of them")
+
+
+def _cache_size(services: list[ServingSpec], source: ModelSource | str | None) -> str:
     """The claim holds the weights (sized to them), or with a --model-source only the compile/JIT caches: the
     smallest claim the cache sizes (cache.plan.MIN_CACHE_BYTES); --cache-size overrides either."""
     from aimgen.cache.plan import MIN_CACHE_BYTES
@@ -383,9 +414,11 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
     port = LLMISVC_PORT if llmisvc else None
     source = options.model_source
     _check_source(options, len(requests))
+    local = options.local_model_cache
     # Without our cache KServe's storage initializer downloads model.uri (hf://) into /mnt/models for the engine;
     # a --model-source is there too (pvc:// mounted, s3:// downloaded, oci:// linked from the model car).
-    model_path = KSERVE_MODEL_PATH if source else LLMISVC_MODEL_PATH if llmisvc and not options.cache_enabled else None
+    model_path = KSERVE_MODEL_PATH if source or local else \
+        LLMISVC_MODEL_PATH if llmisvc and not options.cache_enabled else None
     decisions: list[Decision] = []
     used: set[str] = set()
     for req, explicit in requests:
@@ -396,8 +429,10 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         # An LLMInferenceService's workers find their leader through the LeaderWorkerSet (render/llmisvc.py).
         d = decide(req, name, port=port, model_path=model_path,
                    to_head=LWS_WORKER_TO_LEADER if llmisvc else WORKER_TO_HEAD)
-        if source:
-            d = replace(d, serving=replace(d.serving, storage_uri=source.uri))
+        if source or local:
+            # A LocalModelCache matches the InferenceService by this URI and mounts its node-local copy instead.
+            uri = source.uri if source else hf_uri(d.serving.checkpoint, d.serving.revision)
+            d = replace(d, serving=replace(d.serving, storage_uri=uri))
         if llmisvc and options.disaggregate and d.serving.multinode:
             raise NoFeasiblePlan(f"{name}: {d.serving.shape.label} spans {d.serving.nodes} nodes, but the cited "
                                  "prefill/decode roles run on one node each; would work: --disaggregate without "
@@ -407,7 +442,8 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
                             where=name)
         if not llmisvc:
             check_group(d.serving.shape, cache_enabled=options.cache_enabled, access_mode=pool.cache_access_mode,
-                        autoscale=options.autoscale, where=name, source_scheme=source.scheme if source else None)
+                        autoscale=options.autoscale, where=name,
+                        source_scheme=source.scheme if source else "hf" if local else None)
         if options.disaggregate:
             d = replace(d, serving=replace(d.serving, disaggregation=disaggregation(d, model_path)))
         decisions.append(d)
@@ -419,12 +455,12 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         enabled=options.cache_enabled,
         claim_name=options.existing_claim or dns_label(f"{release}-cache"),
         existing_claim=options.existing_claim,
-        size=options.cache_size or _cache_size(services, source),
+        size=options.cache_size or _cache_size(services, source or local),
         storage_class=pool.storage_class,
         access_mode=pool.cache_access_mode,
         mount_path=CACHE_MOUNT_PATH,
-        prefetch_job=options.prefetch_job and options.cache_enabled and not source,
-        init_container=options.init_container and options.cache_enabled and not source,
+        prefetch_job=options.prefetch_job and options.cache_enabled and not (source or local),
+        init_container=options.init_container and options.cache_enabled and not (source or local),
         image=options.cache_image or "",
     )
     placement = Placement(
@@ -453,6 +489,7 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         placement=placement,
         hf_token_secret=_token_secret(options.hf_token_secret),
         hf_endpoint=options.hf_endpoint or "",
+        local_model=_local_model(options, release, services, placement),
         service_account=dns_label(f"{release}-serving"),
         monitoring=MonitoringSpec(enabled=options.monitoring, startup_grace_minutes=startup_grace_minutes(services)),
         autoscaling=autoscaling,

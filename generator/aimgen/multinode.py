@@ -111,7 +111,7 @@ def check_group(shape: Parallelism, *, cache_enabled: bool, access_mode: str, au
         raise NoFeasiblePlan(f"{where}: a multi-node InferenceService takes only a pvc:// or oci:// storage URI "
                              f"(KServe's validateMultiNodeVariables), not {source_scheme}://; would work: the same "
                              "weights on a ReadWriteMany claim (--model-source pvc://CLAIM/PATH), in a model car "
-                             "(oci://), or from the Hub through the cache (no --model-source)")
+                             "(oci://), or from the Hub through the cache (no --model-source, no --local-model-cache)")
     if source_scheme:
         return  # every pod mounts the same claim or image; the cache claim, if any, holds compile caches only
     if not cache_enabled:

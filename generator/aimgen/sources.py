@@ -121,3 +121,26 @@ def model_source(value: str | None, option: str = "--model-source") -> ModelSour
         raise UsageError(f"{option} {shown!r}: the bucket {head!r} must be 3-63 lower-case letters, digits, '.' "
                          "and '-'")
     return ModelSource(f"s3://{head}" + (f"/{path}" if path else ""), scheme, path=path)
+
+
+# --- --local-model-cache: KServe's LocalModelCache on the AMD nodes' own disks ----------------------------------
+
+HOST_PATH_PATTERN = r"^(/[A-Za-z0-9._-]+)+$"
+_HOST_PATH = re.compile(HOST_PATH_PATTERN)
+
+
+def hf_uri(checkpoint: str, revision: str | None) -> str:
+    """hf://owner/model[:revision], the form KServe's storage initializer parses (python/storage/kserve_storage/
+    kserve_storage.py _download_hf) and a LocalModelCache's sourceModelUri matches."""
+    return f"hf://{checkpoint}" + (f":{revision}" if revision else "")
+
+
+def local_cache_path(value: str | None, option: str = "--local-model-cache") -> str | None:
+    """The folder on each node's local disk the LocalModelNodeGroup's PersistentVolume points at, or None."""
+    if not value:
+        return None
+    path = value.rstrip("/") or "/"
+    if not _HOST_PATH.match(path) or any(part in (".", "..") for part in path.split("/")):
+        raise UsageError(f"{option} {value!r}: expected an absolute folder on the nodes' local disk, e.g. "
+                         "/mnt/nvme/models (letters, digits, '.', '_' and '-'; no '.' or '..' parts)")
+    return path

@@ -136,6 +136,17 @@ class CacheSpec:
 
 
 @dataclass(frozen=True)
+class LocalModelSpec:
+    """KServe's node-local model cache (render/localmodel.py): one LocalModelNodeGroup over the AMD nodes, whose
+    local disks at `host_path` hold every model of the release (a LocalModelCache each)."""
+
+    node_group: str  # the LocalModelNodeGroup's name (cluster-scoped), also the InferenceServices' nodegroup
+    host_path: str  # the folder on each node's local disk (the group's local PersistentVolume)
+    storage_limit: str  # per node: room for every model of the release
+    storage_class: str = "local-storage"  # KServe's docs: the PV and the claims KServe makes bind by this name
+
+
+@dataclass(frozen=True)
 class MonitoringSpec:
     """Scraping, dashboard and alerts (aimgen.render.monitoring; numbers are explained in docs/observability.md)."""
 
@@ -192,6 +203,7 @@ class DeploymentSpec:
     cache: CacheSpec = field(default_factory=CacheSpec)
     placement: Placement = field(default_factory=Placement)
     hf_token_secret: tuple[str, str] | None = None  # (secret name, key)
+    local_model: LocalModelSpec | None = None  # KServe LocalModelCache on the nodes' disks
     hf_endpoint: str = ""  # a Hub mirror (HF_ENDPOINT) for every container that talks to the Hub; "": huggingface.co
     service_account: str = ""
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)

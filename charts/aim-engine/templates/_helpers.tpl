@@ -13,6 +13,11 @@ Selection and sizing are decided in Python and shipped in files/profiles.json; t
 {{- include "aim-engine.trunc" (printf "%s-serving" .Release.Name) -}}
 {{- end }}
 
+{{/* KServe's LocalModelNodeGroup of the release: cluster-scoped, so named after the namespace too. */}}
+{{- define "aim-engine.localModelNodeGroup" -}}
+{{- include "aim-engine.trunc" (printf "%s-%s" .Release.Namespace .Release.Name) -}}
+{{- end }}
+
 {{- define "aim-engine.networkPolicyName" -}}
 {{- include "aim-engine.trunc" (printf "%s-serving" .Release.Name) -}}
 {{- end }}

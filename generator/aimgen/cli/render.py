@@ -70,7 +70,7 @@ def _compose(p: dict):
     """Check option combinations, then requests → spec. `p` holds the command's parameters by name."""
     from aimgen.compose import Options, compose
     from aimgen.names import dns_label
-    from aimgen.sources import hub_endpoint, model_source
+    from aimgen.sources import hub_endpoint, local_cache_path, model_source
 
     name, namespace = p["name"], p["namespace"]
     if name is not None and dns_label(name) != name:
@@ -91,7 +91,8 @@ def _compose(p: dict):
         name=name, namespace=namespace, cluster_runtime=p["cluster_runtime"], prefetch_job=p["prefetch_job"],
         init_container=p["init_container"], cache_enabled=p["cache"], existing_claim=p["existing_claim"],
         cache_image=p["cache_image"], cache_size=p["cache_size"], hf_token_secret=p["hf_token_secret"],
-        hf_endpoint=endpoint, model_source=source, monitoring=p["monitoring"],
+        hf_endpoint=endpoint, model_source=source, local_model_cache=local_cache_path(p["local_model_cache"]),
+        monitoring=p["monitoring"],
         autoscale=_autoscale(p["autoscale"]), ingress_host=p["ingress_host"], ingress_class=p["ingress_class"],
         tls_secret=p["tls_secret"], gateway=_gateway(p["gateway"]),
         allowed_namespaces=tuple(p["allow_namespace"] or ()), api=p["api"], router=p["router"],
@@ -136,6 +137,7 @@ def render_cmd(
     hf_token_secret: Annotated[Optional[str], typer.Option("--hf-token-secret", help="Existing Secret NAME[:KEY] holding a Hugging Face token (never a token value).")] = None,
     hf_endpoint: o.HfEndpoint = None,
     model_source: o.ModelSource = None,
+    local_model_cache: Annotated[Optional[str], typer.Option("--local-model-cache", metavar="HOST_PATH", help="Cache each model on the AMD nodes' own disks at HOST_PATH with KServe's LocalModelCache + LocalModelNodeGroup (needs KServe's localmodel controller; docs/cache.md).")] = None,
     monitoring: Annotated[bool, typer.Option("--monitoring", help="Add a PodMonitor, the Grafana dashboard ConfigMap and a PrometheusRule (docs/observability.md).")] = False,
     autoscale: Annotated[Optional[str], typer.Option("--autoscale", help="MIN:MAX replicas, scaled by KServe through KEDA on vLLM queue and KV-cache usage (MIN 0: scale to zero).")] = None,
     ingress_host: Annotated[Optional[str], typer.Option("--ingress-host", help="Expose each model through an Ingress at this host (several models: <name>.<host>).")] = None,

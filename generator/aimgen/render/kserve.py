@@ -23,7 +23,7 @@ from aimgen.constants import (
 )
 from aimgen.multinode import EXECUTOR_ANNOTATION, EXECUTOR_MP, POD_IP_ENV, WORKER_CONTAINER
 from aimgen.names import dns_label
-from aimgen.render import autoscaling, k8s
+from aimgen.render import autoscaling, k8s, localmodel
 from aimgen.sources import hub_egress_ports
 from aimgen.spec import DeploymentSpec, RuntimeSpec, ServingSpec
 
@@ -245,6 +245,7 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
         "prometheus.io/port": str(rt.port),
         "prometheus.io/path": rt.metrics_path,
         **autoscaling.isvc_annotations(spec),
+        **localmodel.isvc_annotations(spec),
     }
     model = {
         "modelFormat": {"name": MODEL_FORMAT},
@@ -461,7 +462,10 @@ def default_deny_policy(spec: DeploymentSpec) -> dict:
 def downloads_at_start(spec: DeploymentSpec, svc: ServingSpec) -> bool:
     """Whether a serving pod fetches its weights over the network when it starts, besides our init container:
     KServe's storage initializer for an s3:// source, or an engine without the cache loading from the Hub. A pvc://
-    claim is mounted and an oci:// model car is pulled by the kubelet: nothing leaves the pod."""
+    claim is mounted, an oci:// model car is pulled by the kubelet and a LocalModelCache is downloaded by KServe's
+    jobs in their own namespace: nothing leaves the pod."""
+    if spec.local_model:
+        return False
     if svc.storage_uri:
         return svc.storage_uri.startswith("s3://")
     return not spec.cache.enabled
@@ -510,6 +514,7 @@ def render(spec: DeploymentSpec) -> list[dict]:
         docs += [serving_runtime(spec, rt) for rt in spec.runtimes]
     if spec.cache.enabled and not spec.cache.existing_claim:
         docs.append(cache_pvc(spec))
+    docs += localmodel.render(spec)
     if not spec.cache.image:
         docs.append(bundle_configmap(spec))
     if spec.cache.prefetch_job:

@@ -200,10 +200,11 @@ def _merged_spec(runtime_part: dict, predictor_part: dict) -> dict:
     return strategic_merge(base, _pod_spec_part(predictor_part), _POD_LISTS)
 
 
-def predictor_pod(isvc: dict, runtime: dict) -> dict:
+def predictor_pod(isvc: dict, runtime: dict, *, storage: bool = True) -> dict:
     """The predictor (head) Pod KServe v0.20 creates for `isvc` with `runtime` (ServingRuntime or
-    ClusterServingRuntime, the one predictor.model.runtime names). Raises ValueError when KServe would refuse
-    (no kserve-container in the runtime)."""
+    ClusterServingRuntime, the one predictor.model.runtime names), with what the storage webhook injects for a
+    storageUri unless `storage` is False (its containers are the cluster's inferenceservice-config, not ours).
+    Raises ValueError when KServe would refuse (no kserve-container in the runtime)."""
     meta = isvc.get("metadata") or {}
     predictor = (isvc.get("spec") or {}).get("predictor") or {}
     rt_spec = runtime.get("spec") or {}
@@ -223,7 +224,7 @@ def predictor_pod(isvc: dict, runtime: dict) -> dict:
     _default_readiness(serving)
     spec["containers"] = containers
     name = meta.get("name", "")
-    if model.get("storageUri"):
+    if model.get("storageUri") and storage:
         inject_storage(spec, serving, model["storageUri"], {**(meta.get("annotations") or {}),
                                                             **(predictor.get("annotations") or {})})
     pod_meta = {

@@ -396,11 +396,35 @@ def check_local_model(s: Served, path: str) -> list[Finding]:
     """An engine given a folder (a --model-source at /mnt/models) must find a volume there: a claim, the storage
     initializer's download or the model car KServe adds for storageUri (kserve_pod.inject_storage)."""
     if _on_volume(s.pod["spec"], s.container, path) is not None:
-        return []
+        return _local_cache(s)
     return [s.finding(ERROR, CACHE, MODEL_ARGS,
                       f"{s.engine} loads the folder {path}, but no volume of the pod holds it: the image has no "
                       "weights there; set spec.predictor.model.storageUri (pvc://, s3://, oci://) so KServe provides "
                       "them at /mnt/models, or mount a volume holding the model at that path")]
+
+
+def _matches(cached: str, uri: str) -> bool:
+    """v1alpha1.MatchStorageURI: the same URI, or a sub-folder of it."""
+    cached, uri = cached.rstrip("/"), uri.rstrip("/")
+    return uri == cached or uri.startswith(cached + "/")
+
+
+def _local_cache(s: Served) -> list[Finding]:
+    """An InferenceService that names a node group (serving.kserve.io/nodegroup) beside LocalModelCaches in the same
+    input must match one of them (inference_service_defaults.go setLocalModelLabel: sourceModelUri and nodeGroups),
+    or KServe downloads the model into every pod instead of mounting the node's copy."""
+    group = ((s.isvc.get("metadata") or {}).get("annotations") or {}).get("serving.kserve.io/nodegroup")
+    uri = ((s.isvc["spec"].get("predictor") or {}).get("model") or {}).get("storageUri") or ""
+    caches = [d for _, d in s.docs if d.get("kind") == "LocalModelCache" and isinstance(d.get("spec"), dict)]
+    if not group or not caches:
+        return []
+    if any(_matches(str(c["spec"].get("sourceModelUri", "")), uri) and group in (c["spec"].get("nodeGroups") or ())
+           for c in caches):
+        return []
+    return [s.finding(WARNING, CACHE, "metadata.annotations[serving.kserve.io/nodegroup]",
+                      f"no LocalModelCache of this input caches {uri} on node group {group}: KServe would download "
+                      "the model into every pod instead of mounting the node's copy; give the LocalModelCache "
+                      "that storageUri as sourceModelUri and this node group in nodeGroups")]
 
 
 def check_cache(s: Served) -> list[Finding]:
