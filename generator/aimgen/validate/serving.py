@@ -21,6 +21,10 @@ what the engine will actually do. Schema validity is documents.py's job; this is
            does not export
   SERVE010 the image's engine version has no snapshot: its args were checked against another version
   SERVE011 the engine's parser would reject the args
+  SERVE012 a compile/JIT cache dir of the engine (the runtime's compile_caches: VLLM_CACHE_ROOT, TRITON_CACHE_DIR,
+           TORCHINDUCTOR_CACHE_DIR, AITER_JIT_DIR, SGLANG_CACHE_DIR) is read-only (error), or off the cache volume, or
+           not keyed by the image and GPU architecture (warning: every start recompiles, or a build loads kernels
+           another build compiled)
 
 What this cannot prove (README, docs/runtimes.md): that kernels exist for the model on the GPU, that the GPU
 memory arithmetic is exact, that the node has the GPUs, that the Hub serves the files. It is not a GPU.
@@ -48,6 +52,7 @@ PRECISION = "SERVE008"
 NAME = "SERVE009"
 VERSION = "SERVE010"
 ARGS = "SERVE011"
+COMPILE = "SERVE012"
 
 MODEL_ARGS = "spec.predictor.model.args"
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
@@ -335,14 +340,20 @@ def engine_hub_dir(env: dict[str, str], download_dir: str | None) -> str:
     return posixpath.join(home, "hub")
 
 
-def _on_volume(pod_spec: dict, container: dict, path: str) -> tuple[tuple, str] | None:
-    """(the volume's identity, the path inside it) for a path in a container, None when no volume holds it."""
+def _mount_of(container: dict, path: str) -> dict | None:
+    """The container's mount that holds `path` (the deepest), None when none does."""
     best = None
     for mount in container.get("volumeMounts") or ():
         root = mount.get("mountPath", "").rstrip("/") or "/"
-        if path == root or path.startswith(root.rstrip("/") + "/"):
-            if best is None or len(root) > len(best.get("mountPath", "")):
-                best = mount
+        if (path == root or path.startswith(root.rstrip("/") + "/")) and \
+                (best is None or len(root) > len(best.get("mountPath", ""))):
+            best = mount
+    return best
+
+
+def _on_volume(pod_spec: dict, container: dict, path: str) -> tuple[tuple, str] | None:
+    """(the volume's identity, the path inside it) for a path in a container, None when no volume holds it."""
+    best = _mount_of(container, path)
     if best is None:
         return None
     volume = next((v for v in pod_spec.get("volumes") or () if v.get("name") == best.get("name")), {})
@@ -464,6 +475,50 @@ def check_cache(s: Served) -> list[Finding]:
                           "HF_HUB_OFFLINE is not 1: the engine will still ask the Hub at start-up (set it to 1 to "
                           "load only what the prefetch wrote)")]
     return []
+
+
+def check_compile_caches(s: Served) -> list[Finding]:
+    """The engine's compile/JIT caches belong on the writable cache claim, in a folder of this image and GPU
+    architecture (aimgen.cache.plan.compile_cache_env): a read-only folder fails the first compile, a pod-local one
+    recompiles at every start, a shared one hands one build's kernels to another."""
+    from aimgen.cache.plan import compile_cache_key
+
+    caches = s.cmd.runtime.compile_caches
+    env = _env(s.container)
+    volumes = {v.get("name"): v for v in s.pod["spec"].get("volumes") or ()}
+    claims = [m for m in s.container.get("volumeMounts") or ()
+              if "persistentVolumeClaim" in volumes.get(m.get("name"), {}) and not m.get("readOnly")]
+    read_only_root = (s.container.get("securityContext") or {}).get("readOnlyRootFilesystem") is True
+    gfx = {g.gfx for g in pinned_gpus(s.pod["spec"])}
+    key = compile_cache_key(str(s.container.get("image") or ""))
+    out = []
+    for name in sorted(caches):
+        path = env.get(name)
+        where = f"spec.predictor.model.env[{name}]"
+        if path is None:
+            if claims:
+                out.append(s.finding(WARNING, COMPILE, "spec.predictor.model.env",
+                                     f"{name} is not set: {s.engine} compiles into its default under HOME, lost with "
+                                     f"the pod, so every start recompiles; point it at the cache claim (mounted at "
+                                     f"{claims[0].get('mountPath')}) as `aimgen render` does"))
+            continue
+        mount = _mount_of(s.container, path)
+        if (mount is None and read_only_root) or (mount is not None and mount.get("readOnly")):
+            what = f"volume {mount.get('name')} is mounted read-only" if mount else "the root filesystem is read-only"
+            out.append(s.finding(ERROR, COMPILE, where,
+                                 f"{name}={path}, but {what}: {s.engine}'s first compile would fail to write; point "
+                                 "it at a writable folder of the cache claim"))
+        elif claims and (mount is None or mount not in claims):
+            out.append(s.finding(WARNING, COMPILE, where,
+                                 f"{name}={path} is off the cache claim (mounted at {claims[0].get('mountPath')}): "
+                                 "the compiled kernels are lost with the pod and every start recompiles"))
+        elif mount in claims and (key not in path or (len(gfx) == 1 and f"/{next(iter(gfx))}/" not in f"{path}/")):
+            out.append(s.finding(WARNING, COMPILE, where,
+                                 f"{name}={path} is not keyed by the image ({key}) and GPU architecture "
+                                 f"({', '.join(sorted(gfx)) or 'unpinned'}): another build or GPU would load kernels "
+                                 "compiled for this one; use <cache>/compile/<image key>/<gfx>/ as `aimgen render` "
+                                 "does"))
+    return out
 
 
 def required_shm(gpus: int) -> str:
@@ -635,5 +690,5 @@ def check_names(s: Served) -> list[Finding]:
 
 
 CHECKS = (check_host, check_ports, check_world_size, check_cache, check_shm, check_precision, check_context,
-          check_names)
+          check_names, check_compile_caches)
 
