@@ -125,7 +125,7 @@ POOL_OPTIONS = [
     {"options": (("prefetch_job", True), ("hf_token_secret", "hf-token:token"), ("cluster_runtime", True))},
     {"options": (("init_container", False), ("existing_claim", "shared-models")),
      "exposure": (("ingress_host", "llm.example.com"), ("ingress_class", "nginx"), ("tls_secret", "llm-tls"))},
-    {"options": (("cache_size", "4Ti"),),
+    {"options": (("cache_size", "4Ti"), ("hf_endpoint", "https://hf-mirror.internal:8443")),
      "exposure": (("gateway", ("shared-gw", "gateways")), ("ingress_host", "llm.example.com"),
                   ("allowed_namespaces", ("gateways", "monitoring")), ("allowed_pod_labels", (("role", "client"),)))},
     {"options": (("cache_enabled", False),), "exposure": (("network_policy", False), ("pdb", False))},
@@ -151,6 +151,8 @@ def pool_cases() -> list[Case]:
 
 
 def option_cases() -> list[Case]:
+    from aimgen.sources import model_source
+
     qwen = (("Qwen/Qwen3-8B", None, None, "vllm", "latency", None),)
     pair = (("Qwen/Qwen3-8B", 1, "bf16", "vllm", "latency", "qwen"),
             ("deepseek-ai/DeepSeek-R1", 8, "fp8", "sglang", "throughput", "deepseek"))
@@ -187,6 +189,33 @@ def option_cases() -> list[Case]:
         Case("llmisvc-pd", (("meta-llama/Llama-3.3-70B-Instruct", None, "fp8", "vllm", "latency", None),),
              node_pool=ROOT / "recipes" / "node-pools" / "mi300x-8gpu.yaml", namespace="llm",
              options=(("api", "llmisvc"), ("disaggregate", True), ("monitoring", True))),
+        Case("hf-endpoint", qwen, gpu="mi300x",
+             options=(("hf_endpoint", "http://hf-mirror.internal:8080/hf"), ("prefetch_job", True))),
+        Case("hf-endpoint-no-cache", qwen, gpu="mi300x",
+             options=(("hf_endpoint", "https://hf-mirror.internal"), ("cache_enabled", False))),
+        Case("hf-endpoint-llmisvc", qwen, gpu="mi300x",
+             options=(("api", "llmisvc"), ("hf_endpoint", "http://[fd00::1]"), ("prefetch_job", True))),
+        Case("model-source-pvc", qwen, gpu="mi300x", options=(("model_source", model_source("pvc://models/qwen3")),)),
+        Case("model-source-s3-no-cache", qwen, gpu="mi300x",
+             options=(("model_source", model_source("s3://llm-weights/qwen3-8b")), ("cache_enabled", False))),
+        Case("model-source-oci", pair[:1], gpu="mi300x", release="car",
+             options=(("model_source", model_source("oci://registry.example.com/models/qwen3-8b:1.0")),
+                      ("existing_claim", "compile-caches"))),
+        Case("model-source-multinode", (("meta-llama/Llama-3.1-405B-Instruct", None, None, "vllm", "latency", None),),
+             node_pool=ROOT / "recipes" / "node-pools" / "mi250x-2nodes.yaml", namespace="llm",
+             options=(("model_source", model_source("pvc://weights/llama-405b")),)),
+        # A LeaderWorkerSet group: DP16 + EP over two 8-GPU nodes (leader `template`, one `worker`).
+        Case("llmisvc-multinode", (("deepseek-ai/DeepSeek-R1", 16, "fp8", "vllm", "throughput", None),),
+             node_pool=ROOT / "recipes" / "node-pools" / "mi300x-2nodes.yaml", namespace="llm",
+             options=(("api", "llmisvc"), ("monitoring", True))),
+        Case("llmisvc-multinode-no-cache", (("deepseek-ai/DeepSeek-R1", 16, "fp8", "vllm", "throughput", None),),
+             node_pool=ROOT / "recipes" / "node-pools" / "mi300x-2nodes.yaml",
+             options=(("api", "llmisvc"), ("router", "none"), ("cache_enabled", False))),
+        Case("local-model-cache", pair, gpu="mi300x", release="mixed", namespace="llm",
+             options=(("local_model_cache", "/mnt/nvme/models"),)),
+        Case("local-model-cache-s3-pool", qwen, node_pool=ROOT / "recipes" / "node-pools" / "mi300x-8gpu.yaml",
+             options=(("local_model_cache", "/mnt/nvme"), ("model_source", model_source("s3://llm-weights/q")),
+                      ("cache_enabled", False))),
         Case("planned-model", planned, gpu="mi300x", model_config=config),
         Case("planned-model-pool", planned, node_pool=ROOT / "recipes" / "node-pools" / "mi325x-4gpu.yaml",
              model_config=config, namespace="llm"),
@@ -240,11 +269,14 @@ def test_render_options(which):
     expected = check(cases, which)
     for cid in ("planned-model", "planned-model-pool"):
         assert all("profile" in d for d in expected[cid].values["deployments"]), f"{cid}: planned → inline profile"
-    for cid in ("llmisvc", "llmisvc-gateway-token", "llmisvc-no-router-no-cache", "llmisvc-pd"):
+    for cid in ("llmisvc", "llmisvc-gateway-token", "llmisvc-no-router-no-cache", "llmisvc-pd", "llmisvc-multinode",
+                "llmisvc-multinode-no-cache"):
         kinds = {d["kind"] for d in expected[cid].docs}
         assert {"LLMInferenceService", "LLMInferenceServiceConfig"} <= kinds and "InferenceService" not in kinds
         assert all(d["profile"]["api"] == "llmisvc" for d in expected[cid].values["deployments"]), cid
     assert "prefill" in next(d for d in expected["llmisvc-pd"].docs if d["kind"] == "LLMInferenceService")["spec"]
+    for cid in ("llmisvc-multinode", "llmisvc-multinode-no-cache"):
+        assert "worker" in next(d for d in expected[cid].docs if d["kind"] == "LLMInferenceServiceConfig")["spec"]
 
 
 # ---- zero-config installs: `helm template R --set model=M --set gpu=G [--set PIN=V ...]` ----

@@ -71,7 +71,8 @@ def test_one_template_file_per_object_kind_named_for_it():
             "monitoring.enabled=true"]
     # All features of each API: the InferenceService render, and the LLMInferenceService one (api: llmisvc).
     results = [template("helm3", "files", sets=sets, namespace="llm"),
-               template("helm3", "files", values_files=[CHART / "ci" / "llmisvc-pd-values.yaml"], namespace="llm")]
+               template("helm3", "files", values_files=[CHART / "ci" / "llmisvc-pd-values.yaml"], namespace="llm"),
+               template("helm3", "files", values_files=[CHART / "ci" / "local-model-cache-values.yaml"], namespace="llm")]
     kinds: dict[str, set[str]] = {}
     for result in results:
         assert result.returncode == 0, result.stderr

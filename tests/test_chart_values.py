@@ -185,6 +185,8 @@ def llmisvc_values(model: tuple, *options: tuple) -> dict:
 LLMISVC = llmisvc_values(("Qwen/Qwen3-8B", None, None, "vllm", "latency", None))
 LLMISVC_PD = llmisvc_values(("meta-llama/Llama-3.3-70B-Instruct", None, "fp8", "vllm", "latency", None),
                             ("disaggregate", True))
+LOCAL_MODEL = python_side(Case("values", (("Qwen/Qwen3-8B", None, None, "vllm", "latency", None),), gpu="mi300x",
+                              options=(("local_model_cache", "/mnt/nvme/models"),)), None).values
 AUTOSCALING = {**BASE, "autoscaling": {"enabled": True, "maxReplicas": 4}}
 # leaf → (values it is rendered with, value A, value B): A and B must render differently.
 CHANGES = {
@@ -212,6 +214,11 @@ CHANGES = {
     "cache.prefetchJob": (BASE, False, True),
     "cache.image": (BASE, "", "registry.example.com/aimgen:0.1.0"),
     "imageDigests": (BASE, {}, {"docker.io/vllm/vllm-openai-rocm": "sha256:" + "a" * 64}),
+    "localModelCache.enabled": (LOCAL_MODEL, True, False),
+    "localModelCache.hostPath": (LOCAL_MODEL, "/mnt/nvme/models", "/var/lib/models"),
+    "localModelCache.storageClass": (LOCAL_MODEL, "local-storage", "nvme"),
+    "localModelCache.storageLimit": (LOCAL_MODEL, "20Gi", "2Ti"),
+    "huggingface.endpoint": (BASE, "", "http://hf-mirror.internal:8080"),
     "huggingface.tokenSecret.name": ({**BASE, **ON}, "", "other"),
     "huggingface.tokenSecret.key": ({**BASE, **ON}, "token", "hf"),
     "networkPolicy.enabled": (BASE, True, False),

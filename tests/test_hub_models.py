@@ -121,3 +121,25 @@ def test_a_repository_without_config_json_is_refused(hub, xdg, cli):
     hub.add_repo(MODEL, {"README.md": "no config"})
     code, _, err = cli("render", MODEL, "--gpu", "mi300x")
     assert code == 1 and "has no config.json" in _errors(err)[0]
+
+
+def test_hf_endpoint_option_points_the_config_fetch_and_the_pods_at_the_mirror(hub, xdg, cli, monkeypatch):
+    """--hf-endpoint, not the environment, names the mirror: the CLI's own config fetch goes there, and every
+    rendered container that talks to the Hub gets it as HF_ENDPOINT."""
+    import yaml
+
+    monkeypatch.delenv("HF_ENDPOINT")
+    hub.add_repo(MODEL, {"config.json": json.dumps(CONFIG), **WEIGHTS})
+    code, out, err = cli("render", MODEL, "--gpu", "mi300x", "--hf-endpoint", hub.url, "--prefetch-job")
+    assert code == 0, err
+    assert hub.requests("GET", f"/api/models/{MODEL}/revision/main")
+    docs = list(yaml.safe_load_all(out))
+    isvc = next(d for d in docs if d["kind"] == "InferenceService")
+    job = next(d for d in docs if d["kind"] == "Job")
+    containers = [isvc["spec"]["predictor"]["initContainers"][0], isvc["spec"]["predictor"]["model"],
+                  job["spec"]["template"]["spec"]["containers"][0]]
+    for container in containers:
+        assert {"name": "HF_ENDPOINT", "value": hub.url.rstrip("/")} in container["env"]
+    egress = next(d for d in docs if d["metadata"]["name"].endswith("-hub-egress"))
+    port = int(hub.url.rsplit(":", 1)[1].strip("/"))
+    assert egress["spec"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": p} for p in sorted({443, port})]

@@ -9,6 +9,7 @@ that a selector we render is proven to match the pods KServe will make.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -16,6 +17,7 @@ import yaml
 from aimgen.findings import has_errors
 from aimgen.validate.documents import validate_documents
 
+POOLS = Path(__file__).resolve().parents[1] / "recipes" / "node-pools"
 PD_MODEL = ("meta-llama/Llama-3.3-70B-Instruct", "--gpu", "mi300x", "--precision", "fp8")
 
 
@@ -175,11 +177,97 @@ def test_option_combinations_refused(cli, args, fragment):
     assert code == 2 and fragment in err, err
 
 
-def test_multi_node_plan_refused_for_llmisvc(cli, tmp_path):
-    pool = tmp_path / "pool.yaml"
-    pool.write_text("name: mi210-4n\ngpu: mi210\ngpusPerNode: 4\nnodes: 4\n")
-    code, out, err = cli("render", "meta-llama/Llama-3.1-405B-Instruct", "--node-pool", str(pool), "--api", "llmisvc")
-    assert code == 3 and not out and "spans 4 nodes" in err and "--api isvc" in err
+DP_GROUP = ("deepseek-ai/DeepSeek-R1", "--node-pool", str(POOLS / "mi300x-2nodes.yaml"), "--gpus", "16",
+            "--metric", "throughput", "--api", "llmisvc")
+
+
+def _lws_pod_labels(svc: dict, leader: bool) -> dict:
+    """The labels KServe v0.20.0 gives the leader and worker pods of its LeaderWorkerSet
+    (workload_multi_node.go expectedMainMultiNodeLWS; with a leader template the workers are not in the pool)."""
+    labels = {"app.kubernetes.io/name": svc["metadata"]["name"], "app.kubernetes.io/part-of": "llminferenceservice"}
+    if leader:
+        labels.update({"app.kubernetes.io/component": "llminferenceservice-workload-leader",
+                       "kserve.io/component": "workload", "llm-d.ai/role": "both"})
+    else:
+        labels["app.kubernetes.io/component"] = "llminferenceservice-workload-worker"
+    labels.update(svc["spec"].get("labels", {}))
+    return labels
+
+
+def test_multi_node_dp_group_renders_a_leader_worker_set_worker(cli):
+    from aimgen.validate.llmisvc_pod import group_size, merged_spec
+
+    docs = _render(cli, *DP_GROUP)
+    [config] = _kind(docs, "LLMInferenceServiceConfig")
+    [svc] = _kind(docs, "LLMInferenceService")
+    # KServe sizes each LeaderWorkerSet group as data / dataLocal pods: a leader and one worker.
+    assert svc["spec"]["parallelism"] == {"tensor": 1, "data": 16, "dataLocal": 8, "expert": True}
+    merged, missing = merged_spec(svc, docs)
+    assert missing is None and group_size(merged["parallelism"]) == 2
+    [leader] = config["spec"]["template"]["containers"]
+    [worker] = config["spec"]["worker"]["containers"]
+    assert worker["name"] == leader["name"] == "main" and worker["image"] == leader["image"]
+    assert worker["command"] == leader["command"] == ["vllm", "serve"]
+    assert leader["resources"] == worker["resources"] and leader["resources"]["limits"]["amd.com/gpu"] == "8"
+    # The worker joins the leader LWS names in LWS_LEADER_ADDRESS, as DP ranks 8-15, and serves no HTTP.
+    assert "--data-parallel-address=$(POD_IP)" in leader["args"] and _env(leader)["POD_IP"]
+    assert "--data-parallel-address=$(LWS_LEADER_ADDRESS)" in worker["args"]
+    assert {"--data-parallel-start-rank=8", "--headless", "--data-parallel-size-local=8"} <= set(worker["args"])
+    assert not {"ports", "startupProbe", "readinessProbe", "livenessProbe"} & set(worker)
+    assert "startupProbe" in leader
+    assert [a for a in leader["args"] if "start-rank" in a or a == "--headless"] == []
+    assert "model-prefetch" in [c["name"] for c in config["spec"]["worker"]["initContainers"]]
+    # Every pod of the group (leader and worker) is held by the PDB and opened to the others by the group policy;
+    # only the leader takes client traffic.
+    leader_labels, worker_labels = _lws_pod_labels(svc, True), _lws_pod_labels(svc, False)
+    [pdb] = _kind(docs, "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 2
+    [group] = [d for d in _kind(docs, "NetworkPolicy") if d["metadata"]["name"].endswith("-group")]
+    serving = next(d for d in _kind(docs, "NetworkPolicy") if d["metadata"]["name"].endswith("-serving"))
+    for selector in (pdb["spec"]["selector"]["matchLabels"], group["spec"]["podSelector"]["matchLabels"],
+                     group["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]):
+        assert _selects(selector, leader_labels) and _selects(selector, worker_labels), selector
+    assert group["spec"]["policyTypes"] == ["Ingress"]  # egress stays open: DNS for LWS_LEADER_ADDRESS, the Hub
+    assert _selects(serving["spec"]["podSelector"]["matchLabels"], leader_labels)
+    assert not _selects(serving["spec"]["podSelector"]["matchLabels"], worker_labels)
+
+
+def test_multi_node_group_world_size_is_checked(cli):
+    from aimgen.validate.llmisvc_pod import llmisvc_findings
+
+    docs = _render(cli, *DP_GROUP)
+    assert not llmisvc_findings(docs, "test")
+    [svc] = _kind(docs, "LLMInferenceService")
+    svc["spec"]["parallelism"]["dataLocal"] = 4  # 4 pods of 8 GPUs for 16 ranks, the workers' ranks past DP16
+    assert [f.code for f in llmisvc_findings(docs, "test")] == ["LLM005", "LLM005"]
+    svc["spec"]["parallelism"] = {"tensor": 8, "pipeline": 2}  # no pipeline-parallel preset in KServe v0.20
+    [finding] = llmisvc_findings(docs, "test")
+    assert finding.code == "LLM005" and "kserve-config-llm-worker-pipeline-parallel" in finding.message
+
+
+@pytest.mark.parametrize("pool, fragment", [
+    ("mi250x-2nodes.yaml", "kserve-config-llm-worker-pipeline-parallel"),  # TP8 x PP2 for Llama-3.1-405B
+])
+def test_multi_node_groups_kserve_cannot_build_are_refused(cli, pool, fragment):
+    code, out, err = cli("render", "meta-llama/Llama-3.1-405B-Instruct", "--node-pool", str(POOLS / pool),
+                         "--api", "llmisvc")
+    assert code == 3 and not out and fragment in err and "--api isvc" in err
+
+
+def test_dp_group_over_more_than_two_nodes_is_refused(tmp_path):
+    from aimgen.errors import NoFeasiblePlan
+    from aimgen.multinode import check_lws_group
+    from aimgen.parallel import Parallelism
+
+    with pytest.raises(NoFeasiblePlan, match="--data-parallel-start-rank"):
+        check_lws_group(Parallelism(tensor=1, data=24, expert=True, nodes=3), cache_enabled=True,
+                        access_mode="ReadWriteMany", where="x")
+    with pytest.raises(NoFeasiblePlan, match="ReadWriteMany"):
+        check_lws_group(Parallelism(tensor=1, data=16, nodes=2), cache_enabled=True, access_mode="ReadWriteOnce",
+                        where="x")
+    # Without our cache KServe's storage initializer fills each pod from hf://: nothing shared to refuse.
+    check_lws_group(Parallelism(tensor=1, data=16, nodes=2), cache_enabled=False, access_mode="ReadWriteOnce",
+                    where="x")
 
 
 def test_explain_says_which_api_and_why(cli):
@@ -191,6 +279,16 @@ def test_explain_says_which_api_and_why(cli):
     assert e["disaggregation"]["connector"] == "NixlConnector"
     code, out, _ = cli("explain", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--json")
     assert json.loads(out)["api"] == "isvc" and json.loads(out)["disaggregation"] is None
+
+
+def test_explain_says_a_multi_node_group_is_a_leader_worker_set(cli):
+    code, out, err = cli("explain", *DP_GROUP, "--json")
+    assert code == 0, err
+    e = json.loads(out)
+    assert e["api"] == "llmisvc" and e["nodes"] == 2
+    assert "LeaderWorkerSet group of 2 pods" in e["api_reason"] and "data / dataLocal" in e["api_reason"]
+    code, out, _ = cli("explain", *DP_GROUP)
+    assert "2 pods of 8 GPUs (a head and 1 worker)" in out and "LeaderWorkerSet" in out
 
 
 def test_validation_is_strict_for_the_new_kinds(cli):

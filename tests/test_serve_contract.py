@@ -141,6 +141,16 @@ def mutate_unknown_arg(docs):
     model(docs)["args"].append("--no-such-flag=1")
 
 
+def mutate_compile_cache_in_image(docs):
+    env_set(docs, "TRITON_CACHE_DIR", "/opt/triton")  # the root filesystem is read-only
+
+
+def mutate_compile_cache_read_only(docs):
+    for mount in model(docs)["volumeMounts"]:
+        if mount["name"] == "model-cache":
+            mount["readOnly"] = True
+
+
 SGLANG_CASES = {
     "SERVE002": [mutate_no_host],
     "SERVE003": [mutate_probe_port, mutate_engine_port, mutate_metrics_port, mutate_no_metrics],
@@ -151,6 +161,7 @@ SGLANG_CASES = {
     "SERVE009": [mutate_served_name],
     "SERVE010": [mutate_image_version],
     "SERVE011": [mutate_unknown_arg],
+    "SERVE012": [mutate_compile_cache_in_image, mutate_compile_cache_read_only],
 }
 
 
@@ -160,6 +171,23 @@ def test_a_pod_that_would_not_serve_is_an_error(code, mutate):
     docs = rendered(*SGLANG)
     mutate(docs)
     assert code in codes(docs)
+
+
+@pytest.mark.parametrize("name, value, fragment", [
+    ("TRITON_CACHE_DIR", "/tmp/triton", "off the cache claim"),
+    ("AITER_JIT_DIR", "/models/aiter", "not keyed by the image"),
+    ("SGLANG_CACHE_DIR", None, "is not set"),
+])
+def test_compile_caches_off_the_claim_or_unkeyed_are_warnings(name, value, fragment):
+    """Every start would recompile (minutes per AITER kernel on gfx950), or one build would load another's kernels."""
+    docs = rendered(*SGLANG)
+    assert "SERVE012" not in codes(docs, "warning")
+    if value is None:
+        model(docs)["env"] = [e for e in model(docs)["env"] if e["name"] != name]
+    else:
+        env_set(docs, name, value)
+    found = [f for f in serving_findings([("test", d) for d in docs]) if f.code == "SERVE012"]
+    assert [f.level for f in found] == ["warning"] and fragment in found[0].message and name in found[0].message
 
 
 def test_fp8_on_a_mi250x_pinned_pod_is_refused():

@@ -222,6 +222,7 @@ def render_schema(current: str) -> str:
     """values.schema.json with its generated enums and credential patterns (aimgen.secrets) brought up to date;
     everything else as written by hand."""
     from aimgen.secrets import schema_patterns
+    from aimgen.sources import HOST_PATH_PATTERN, HUB_ENDPOINT_PATTERN
 
     schema = json.loads(current)
     for name, values in schema_enums().items():
@@ -229,6 +230,8 @@ def render_schema(current: str) -> str:
     schema["definitions"]["gpuRunsPrecision"] = gpu_precision_rule()
     for name, refused in schema_patterns().items():
         schema["definitions"][name]["not"] = refused
+    schema["definitions"]["hubEndpoint"]["anyOf"][1]["pattern"] = HUB_ENDPOINT_PATTERN
+    schema["properties"]["localModelCache"]["properties"]["hostPath"]["anyOf"][1]["pattern"] = HOST_PATH_PATTERN
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -10,17 +10,27 @@ from aimgen.constants import (
     API_ISVC,
     API_LLMISVC,
     CACHE_MOUNT_PATH,
+    GIB,
+    KSERVE_MODEL_PATH,
     LLMISVC_DECODE_ENGINE_PORT,
     LLMISVC_MODEL_PATH,
     LLMISVC_PORT,
     ROUTER_SCHEDULER,
 )
 from aimgen.errors import InvalidInput, NoFeasiblePlan, UsageError
-from aimgen.multinode import check_group, check_shape, rendezvous_flags
+from aimgen.multinode import (
+    LWS_WORKER_TO_LEADER,
+    WORKER_TO_HEAD,
+    check_group,
+    check_lws_group,
+    check_shape,
+    rendezvous_flags,
+)
 from aimgen.names import dns_label, model_name, runtime_name
 from aimgen.planning.engine import multinode_env
 from aimgen.parallel import from_flags
 from aimgen.select import Request, Selection, select
+from aimgen.sources import ModelSource, hf_uri
 from aimgen.sizing import cache_gib, shm_size, startup_failure_threshold, startup_grace_minutes
 from aimgen.spec import (
     AutoscalingSpec,
@@ -28,6 +38,7 @@ from aimgen.spec import (
     DeploymentSpec,
     DisaggregationSpec,
     ExposureSpec,
+    LocalModelSpec,
     MonitoringSpec,
     Placement,
     Probes,
@@ -53,6 +64,9 @@ class Options:
     cache_image: str | None = None  # the aimgen image for prefetch and tests; None: the engine image + bundle
     cache_size: str | None = None
     hf_token_secret: str | None = None  # "name" or "name:key"
+    hf_endpoint: str | None = None  # a Hub mirror, checked by aimgen.sources.hub_endpoint
+    model_source: ModelSource | None = None  # weights KServe mounts or downloads (storageUri); None: the Hub
+    local_model_cache: str | None = None  # host folder: cache each model on the AMD nodes' disks (LocalModelCache)
     monitoring: bool = False
     autoscale: tuple[int, int] | None = None
     ingress_host: str | None = None
@@ -197,14 +211,15 @@ def _runtime_spec(runtime, gfx: str, port: int | None = None, multinode: bool = 
 
 
 def decide(req: Request, name: str, *, port: int | None = None, model_path: str | None = None,
-           overrides: Overrides | None = None) -> Decision:
-    return realize(select(req), name, port=port, model_path=model_path, overrides=overrides)
+           to_head: str = WORKER_TO_HEAD, overrides: Overrides | None = None) -> Decision:
+    return realize(select(req), name, port=port, model_path=model_path, to_head=to_head, overrides=overrides)
 
 
 def realize(selection: Selection, name: str, *, port: int | None = None, model_path: str | None = None,
-            overrides: Overrides | None = None) -> Decision:
+            to_head: str = WORKER_TO_HEAD, overrides: Overrides | None = None) -> Decision:
     """A selection made concrete: parallelism, engine argv, env, sizes. `port` overrides the runtime's serving
-    port; `model_path` replaces the checkpoint id as the engine's model (a folder KServe filled)."""
+    port; `model_path` replaces the checkpoint id as the engine's model (a folder KServe filled); `to_head` is how
+    a multi-node group's workers reach its head (aimgen.multinode.rendezvous_flags)."""
     from aimgen.cache.plan import cache_size_bytes, compile_cache_env
     from aimgen.planning.planner import plan
     from aimgen.recipes.features import apply_features
@@ -269,7 +284,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
                          pp=shape.pipeline, args=args)
     worker_argv: tuple[str, ...] = ()
     if nodes > 1:
-        worker_argv = engine_args(runtime, model_path or checkpoint, {**flags, **rendezvous_flags(shape, "worker")},
+        worker_argv = engine_args(runtime, model_path or checkpoint, {**flags, **rendezvous_flags(shape, "worker", to_head)},
                                   port)
         flags = {**flags, **rendezvous_flags(shape, "head")}
     argv = engine_args(runtime, model_path or checkpoint, flags, port)
@@ -382,6 +397,60 @@ def _token_secret(value: str | None) -> tuple[str, str] | None:
     return (name, key or "token")
 
 
+def _check_source(options: Options, models: int) -> None:
+    """--model-source combinations that cannot serve, refused (exit 2) with what would."""
+    if options.local_model_cache:
+        _check_local_model(options)
+    if not options.model_source:
+        return
+    uri = options.model_source.uri
+    if models > 1:
+        raise UsageError(f"--model-source {uri} holds one model's weights: give exactly one MODEL with it")
+    if options.api == API_LLMISVC:
+        raise UsageError("--model-source with --api llmisvc is not rendered yet: use --api isvc, or drop "
+                         "--model-source to serve from the Hub through the cache")
+    if options.prefetch_job:
+        raise UsageError(f"--prefetch-job fills the cache from the Hub, but --model-source {uri} already holds the "
+                         "weights: drop one of them")
+
+
+def _local_model(options: Options, release: str, services: list[ServingSpec],
+                 placement: Placement) -> LocalModelSpec | None:
+    """One node group per release (cluster-scoped, so named after its namespace too), room for all its models."""
+    if not options.local_model_cache:
+        return None
+    if not placement.device_ids and not placement.node_selector:
+        raise UsageError("--local-model-cache: the node group's local volume must be pinned to the AMD nodes, but "
+                         "the node pool selects them by neither device id nor label; set matchDeviceIds or "
+                         "nodeSelector in the node pool")
+    return LocalModelSpec(node_group=dns_label(f"{options.namespace}-{release}"),
+                          host_path=options.local_model_cache,
+                          storage_limit=f"{sum(cache_gib(s.cache_bytes) for s in services)}Gi")
+
+
+def _check_local_model(options: Options) -> None:
+    """--local-model-cache combinations that cannot serve, refused (exit 2) with what would."""
+    source = options.model_source
+    if source and source.scheme != "s3":
+        raise UsageError(f"--local-model-cache copies a model onto the nodes' disks, but --model-source {source.uri} "
+                         "is read where it is (KServe's local model jobs download hf:// and s3://): drop one of them")
+    if options.api == API_LLMISVC:
+        raise UsageError("--local-model-cache with --api llmisvc is not rendered yet: use --api isvc")
+    if options.prefetch_job:
+        raise UsageError("--prefetch-job fills the cache claim, but --local-model-cache has KServe download the "
+                         "model onto each node's disk: drop one of them")
+
+
+def _cache_size(services: list[ServingSpec], source: ModelSource | str | None) -> str:
+    """The claim holds the weights (sized to them), or with a --model-source only the compile/JIT caches: the
+    smallest claim the cache sizes (cache.plan.MIN_CACHE_BYTES); --cache-size overrides either."""
+    from aimgen.cache.plan import MIN_CACHE_BYTES
+
+    if source:
+        return f"{MIN_CACHE_BYTES // GIB}Gi"
+    return f"{sum(cache_gib(s.cache_bytes) for s in services)}Gi"
+
+
 def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options: Options) -> tuple[DeploymentSpec, list[Decision]]:
     """Build the spec for one release serving one or more models."""
     if not requests:
@@ -389,8 +458,13 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
     _check_llmisvc(options)
     llmisvc = options.api == API_LLMISVC
     port = LLMISVC_PORT if llmisvc else None
-    # Without our cache KServe's storage initializer downloads model.uri (hf://) into /mnt/models for the engine.
-    model_path = LLMISVC_MODEL_PATH if llmisvc and not options.cache_enabled else None
+    source = options.model_source
+    _check_source(options, len(requests))
+    local = options.local_model_cache
+    # Without our cache KServe's storage initializer downloads model.uri (hf://) into /mnt/models for the engine;
+    # a --model-source is there too (pvc:// mounted, s3:// downloaded, oci:// linked from the model car).
+    model_path = KSERVE_MODEL_PATH if source or local else \
+        LLMISVC_MODEL_PATH if llmisvc and not options.cache_enabled else None
     decisions: list[Decision] = []
     used: set[str] = set()
     for req, explicit in requests:
@@ -398,14 +472,24 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         if name in used:
             raise UsageError(f"two deployments would both be named {name!r}; give each a distinct name")
         used.add(name)
-        d = decide(req, name, port=port, model_path=model_path, overrides=options.overrides)
-        if llmisvc and d.serving.nodes > 1:
-            raise NoFeasiblePlan(
-                f"{d.serving.profile_id} spans {d.serving.nodes} nodes; multi-node LLMInferenceService (a "
-                f"LeaderWorkerSet `worker`) is not rendered yet: use --api isvc, or fewer GPUs (--gpus) on one node")
+        # An LLMInferenceService's workers find their leader through the LeaderWorkerSet (render/llmisvc.py).
+        d = decide(req, name, port=port, model_path=model_path,
+                   to_head=LWS_WORKER_TO_LEADER if llmisvc else WORKER_TO_HEAD, overrides=options.overrides)
+        if source or local:
+            # A LocalModelCache matches the InferenceService by this URI and mounts its node-local copy instead.
+            uri = source.uri if source else hf_uri(d.serving.checkpoint, d.serving.revision)
+            d = replace(d, serving=replace(d.serving, storage_uri=uri))
+        if llmisvc and options.disaggregate and d.serving.multinode:
+            raise NoFeasiblePlan(f"{name}: {d.serving.shape.label} spans {d.serving.nodes} nodes, but the cited "
+                                 "prefill/decode roles run on one node each; would work: --disaggregate without "
+                                 "--gpus (the P/D configuration sizes each role), or no --disaggregate")
+        if llmisvc and not options.disaggregate:
+            check_lws_group(d.serving.shape, cache_enabled=options.cache_enabled, access_mode=pool.cache_access_mode,
+                            where=name)
         if not llmisvc:
             check_group(d.serving.shape, cache_enabled=options.cache_enabled, access_mode=pool.cache_access_mode,
-                        autoscale=options.autoscale, where=name)
+                        autoscale=options.autoscale, where=name,
+                        source_scheme=source.scheme if source else "hf" if local else None)
         if options.disaggregate:
             d = replace(d, serving=replace(d.serving, disaggregation=disaggregation(d, model_path)))
         decisions.append(d)
@@ -423,12 +507,12 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         enabled=options.cache_enabled,
         claim_name=options.existing_claim or dns_label(f"{release}-cache"),
         existing_claim=options.existing_claim,
-        size=options.cache_size or f"{sum(cache_gib(s.cache_bytes) for s in services)}Gi",
+        size=options.cache_size or _cache_size(services, source or local),
         storage_class=pool.storage_class,
         access_mode=pool.cache_access_mode,
         mount_path=CACHE_MOUNT_PATH,
-        prefetch_job=options.prefetch_job and options.cache_enabled,
-        init_container=options.init_container and options.cache_enabled,
+        prefetch_job=options.prefetch_job and options.cache_enabled and not (source or local),
+        init_container=options.init_container and options.cache_enabled and not (source or local),
         image=options.cache_image or "",
     )
     placement = Placement(
@@ -456,6 +540,8 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         cache=cache,
         placement=placement,
         hf_token_secret=_token_secret(options.hf_token_secret),
+        hf_endpoint=options.hf_endpoint or "",
+        local_model=_local_model(options, release, services, placement),
         service_account=dns_label(f"{release}-serving"),
         monitoring=MonitoringSpec(enabled=options.monitoring, startup_grace_minutes=startup_grace_minutes(services)),
         autoscaling=autoscaling,

@@ -64,7 +64,10 @@ SHM_MOUNT_PATH = "/dev/shm"
 LLMISVC_PORT = 8000
 LLMISVC_DECODE_ENGINE_PORT = 8001
 LLMISVC_CONTAINER = "main"  # the container every KServe preset names, merged by name
-LLMISVC_MODEL_PATH = "/mnt/models"  # where KServe's storage initializer puts model.uri (constants.DefaultModelLocalMountPath)
+# Where KServe's storage initializer (and a pvc:// mount, a model car) puts a storageUri / model.uri
+# (pkg/constants/constants.go DefaultModelLocalMountPath).
+KSERVE_MODEL_PATH = "/mnt/models"
+LLMISVC_MODEL_PATH = KSERVE_MODEL_PATH
 LABEL_KSERVE_COMPONENT = "kserve.io/component"  # KServe sets it to "workload" on every LLMInferenceService engine pod
 
 PRECISIONS = ("bf16", "fp16", "fp8", "int8", "int4", "mxfp4")

@@ -12,7 +12,7 @@ def _flag(d: Decision, *names: str):
     return next((d.engine_flags[n] for n in names if n in d.engine_flags), None)
 
 
-def api_reason(api: str, router: str) -> str:
+def api_reason(api: str, router: str, nodes: int = 1) -> str:
     """Which KServe API the manifests use, and why (docs/llmisvc.md says when to choose which)."""
     if api != API_LLMISVC:
         return ("KServe InferenceService (v1beta1, RawDeployment) with a ServingRuntime: the default, served by any "
@@ -20,8 +20,10 @@ def api_reason(api: str, router: str) -> str:
     route = ("llm-d's endpoint picker routes by prefix cache and load through an InferencePool, HTTPRoute and Gateway"
              if router == ROUTER_SCHEDULER else
              "no router (--router none): clients reach KServe's workload Service directly, no Gateway needed")
+    group = (f"; each replica is a LeaderWorkerSet group of {nodes} pods (the `template` leader and {nodes - 1} "
+             "`worker`), sized by parallelism.data / dataLocal" if nodes > 1 else "")
     return ("KServe LLMInferenceService (v1alpha2, --api llmisvc) over an LLMInferenceServiceConfig holding the AMD "
-            f"base (image, argv, env, placement, probes, cache); {route}")
+            f"base (image, argv, env, placement, probes, cache); {route}{group}")
 
 
 def disaggregation_dict(d: Decision) -> dict | None:
@@ -67,7 +69,7 @@ def explain_dict(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER)
     out["max_model_len"] = _flag(d, "max-model-len", "context-length") or numbers.get("max_model_len")
     out["max_num_seqs"] = _flag(d, "max-num-seqs", "max-running-requests") or numbers.get("max_num_seqs")
     out["api"] = api
-    out["api_reason"] = api_reason(api, router)
+    out["api_reason"] = api_reason(api, router, svc.nodes)
     out["router"] = router if api == API_LLMISVC else None
     out["disaggregation"] = disaggregation_dict(d)
     return out

@@ -105,6 +105,8 @@ class ServingSpec:
     disaggregation: DisaggregationSpec | None = None  # llmisvc only: prefill/decode split
     parallelism: Parallelism | None = None  # the whole split; None: TP x PP over `nodes` as the fields say
     worker_args: tuple[str, ...] = ()  # nodes > 1: the worker pods' argv (args holds the head's)
+    # KServe's storageUri when the weights come from elsewhere (aimgen.sources): the engine loads /mnt/models
+    storage_uri: str = ""
 
     @property
     def shape(self) -> Parallelism:
@@ -140,6 +142,17 @@ class CacheSpec:
     prefetch_job: bool = False
     init_container: bool = True
     image: str = ""  # aimgen image that runs `aimgen cache prefetch`; "": the engine image runs the aimgen bundle
+
+
+@dataclass(frozen=True)
+class LocalModelSpec:
+    """KServe's node-local model cache (render/localmodel.py): one LocalModelNodeGroup over the AMD nodes, whose
+    local disks at `host_path` hold every model of the release (a LocalModelCache each)."""
+
+    node_group: str  # the LocalModelNodeGroup's name (cluster-scoped), also the InferenceServices' nodegroup
+    host_path: str  # the folder on each node's local disk (the group's local PersistentVolume)
+    storage_limit: str  # per node: room for every model of the release
+    storage_class: str = "local-storage"  # KServe's docs: the PV and the claims KServe makes bind by this name
 
 
 @dataclass(frozen=True)
@@ -199,6 +212,8 @@ class DeploymentSpec:
     cache: CacheSpec = field(default_factory=CacheSpec)
     placement: Placement = field(default_factory=Placement)
     hf_token_secret: tuple[str, str] | None = None  # (secret name, key)
+    local_model: LocalModelSpec | None = None  # KServe LocalModelCache on the nodes' disks
+    hf_endpoint: str = ""  # a Hub mirror (HF_ENDPOINT) for every container that talks to the Hub; "": huggingface.co
     service_account: str = ""
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
     autoscaling: AutoscalingSpec = field(default_factory=AutoscalingSpec)

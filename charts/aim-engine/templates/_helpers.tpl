@@ -33,6 +33,11 @@ Argument: dict "text" TEXT "max" MAX. tests/test_chart_equivalence.py renders re
 {{- include "aim-engine.trunc" (printf "%s-serving" .Release.Name) -}}
 {{- end }}
 
+{{/* KServe's LocalModelNodeGroup of the release: cluster-scoped, so named after the namespace too. */}}
+{{- define "aim-engine.localModelNodeGroup" -}}
+{{- include "aim-engine.trunc" (printf "%s-%s" .Release.Namespace .Release.Name) -}}
+{{- end }}
+
 {{- define "aim-engine.networkPolicyName" -}}
 {{- include "aim-engine.trunc" (printf "%s-serving" .Release.Name) -}}
 {{- end }}
@@ -190,6 +195,15 @@ app.kubernetes.io/component: predictor
 {{- end -}}
 {{- end }}
 
+{{/* Every pod of one model's multi-node groups, heads and workers (render/kserve.py group_pods()). Argument: dict "ctx" $ "name" NAME. */}}
+{{- define "aim-engine.groupPods" -}}
+{{- if eq .ctx.Values.api "llmisvc" -}}
+{{- include "aim-engine.llmisvc.groupSelector" . -}}
+{{- else -}}
+{{- include "aim-engine.selectorLabels" (dict "ctx" .ctx "component" "predictor" "name" .name) -}}
+{{- end -}}
+{{- end }}
+
 {{/* Pod security context: render/k8s.py pod_security_context(). */}}
 {{- define "aim-engine.podSecurityContext" -}}
 runAsNonRoot: true
@@ -254,6 +268,36 @@ the prefetch containers see it; the engine reads the cache offline.
 {{- end }}
 
 {{/*
+HF_ENDPOINT for the containers that talk to the Hub (render/kserve.py hub_env()), as YAML ({} without a mirror).
+Argument: $.
+*/}}
+{{- define "aim-engine.hubEnv" -}}
+{{- with .Values.huggingface.endpoint }}
+HF_ENDPOINT: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Ports out to the Hub or its mirror (aimgen.sources.hub_egress_ports()): 443 always (redirects to a CDN), and the
+mirror's own port. Argument: $. Result: a YAML list of port numbers, ascending.
+*/}}
+{{- define "aim-engine.hubEgressPorts" -}}
+{{- $port := 443 -}}
+{{- with .Values.huggingface.endpoint -}}
+  {{- $url := urlParse . -}}
+  {{- $given := regexFind ":[0-9]+$" $url.host | trimPrefix ":" -}}
+  {{- $port = ternary (atoi $given) (ternary 80 443 (eq $url.scheme "http")) (ne $given "") -}}
+{{- end -}}
+{{- if eq $port 443 -}}
+{{- toYaml (list 443) -}}
+{{- else if lt $port 443 -}}
+{{- toYaml (list $port 443) -}}
+{{- else -}}
+{{- toYaml (list 443 $port) -}}
+{{- end -}}
+{{- end }}
+
+{{/*
 The image and command of the prefetch container and the test Pod (render/kserve.py prefetch_image()): the aimgen
 image when cache.image is set, else the engine image running the bundle. Argument: dict "ctx" $ "image" ENGINE_IMAGE.
 */}}
@@ -303,9 +347,10 @@ Argument: dict "ctx" $ "profile" ENTRY "env" PREFETCH_ENV.
     - /var/run/secrets/huggingface/token
     {{- end }}
   env:
-    {{- range $k := keys .env | sortAlpha }}
+    {{- $env := merge (include "aim-engine.hubEnv" .ctx | fromYaml) .env }}
+    {{- range $k := keys $env | sortAlpha }}
     - name: {{ $k | quote }}
-      value: {{ index $.env $k | toString | quote }}
+      value: {{ index $env $k | toString | quote }}
     {{- end }}
   resources:
     requests:

@@ -14,6 +14,9 @@ prefill/decode roles exactly when disaggregation.enabled says so. Same JSON as a
   {{- if ne ($d.profile.api | default "isvc") "llmisvc" -}}
     {{- fail (printf "deployment %s: api is llmisvc but its profile was compiled for an InferenceService; write the deployments with `aimgen values %s --gpu %s --api llmisvc`" $d.name $d.profile.model $d.profile.gpu) -}}
   {{- end -}}
+  {{- if and (gt (int $d.profile.nodes) 1) (gt (int $d.profile.pipelineParallelSize) 1) -}}
+    {{- fail (printf "deployment %s: a pipeline-parallel group over %d nodes needs KServe's kserve-config-llm-worker-pipeline-parallel preset, which KServe v0.20 does not ship (aimgen.multinode.check_lws_group); use api isvc for it" $d.name (int $d.profile.nodes)) -}}
+  {{- end -}}
   {{- if ne (hasKey $d.profile "disaggregation") $.Values.disaggregation.enabled -}}
     {{- fail (printf "deployment %s: disaggregation.enabled is %v but its profile %s prefill/decode roles; write the values with `aimgen values ... --api llmisvc%s`" $d.name $.Values.disaggregation.enabled (ternary "has" "has no" (hasKey $d.profile "disaggregation")) (ternary " --disaggregate" "" $.Values.disaggregation.enabled)) -}}
   {{- end -}}
@@ -43,20 +46,23 @@ app.kubernetes.io/name: {{ . | quote }}
 
 {{/*
 One engine pod (render/llmisvc.py pod_template()): the `main` container that replaces KServe's preset launcher,
-the cache claim and its prefetch init container, /dev/shm, placement, security contexts.
-Argument: dict "ctx" $ "d" DEPLOYMENT "env" CACHE_ENV "prefetchEnv" PREFETCH_ENV ["role" ROLE].
+the cache claim and its prefetch init container, /dev/shm, placement, security contexts. A multi-node group's
+head learns its own address from the downward API; its `worker` pod runs the worker argv with no port or probes.
+Argument: dict "ctx" $ "d" DEPLOYMENT "env" CACHE_ENV "prefetchEnv" PREFETCH_ENV ["role" ROLE] ["worker" true].
 */}}
 {{- define "aim-engine.llmisvc.pod" -}}
 {{- $ctx := .ctx -}}
 {{- $p := .d.profile -}}
 {{- $rt := $p.runtime -}}
-{{- $role := .role | default (dict "port" $rt.port "args" $p.args "env" $p.env "gpus" $p.gpus "shmSize" $p.shmSize "podIpEnv" list) -}}
+{{- $multinode := gt (int $p.nodes) 1 -}}
+{{- $role := .role | default (dict "port" $rt.port "args" (ternary $p.workerArgs $p.args (eq .worker true)) "env" $p.env "gpus" $p.gpus "shmSize" $p.shmSize "podIpEnv" (ternary (list "POD_IP") list (and $multinode (ne .worker true)))) -}}
 {{- $gpus := int $role.gpus -}}
 {{- $port := int $role.port -}}
 {{- $env := deepCopy $role.env -}}
 {{- if $ctx.Values.cache.enabled -}}
 {{- $env = merge $env .env ($p.compileCacheEnv | default dict) -}}
 {{- end -}}
+{{- $env = merge $env (include "aim-engine.hubEnv" $ctx | fromYaml) -}}
 serviceAccountName: {{ include "aim-engine.serviceAccountName" $ctx | quote }}
 automountServiceAccountToken: false
 securityContext:
@@ -95,9 +101,11 @@ containers:
       {{- toYaml $rt.command | nindent 6 }}
     args:
       {{- toYaml $role.args | nindent 6 }}
+    {{- if ne .worker true }}
     ports:
       - containerPort: {{ $port }}
         protocol: TCP
+    {{- end }}
     env:
       {{- range $k := keys $env | sortAlpha }}
       - name: {{ $k | quote }}
@@ -124,7 +132,7 @@ containers:
         mountPath: /dev/shm
       - name: tmp
         mountPath: /tmp
-    {{- range $probe := list "startupProbe" "readinessProbe" "livenessProbe" }}
+    {{- range $probe := ternary list (list "startupProbe" "readinessProbe" "livenessProbe") (eq .worker true) }}
     {{ $probe }}:
       httpGet:
         path: {{ $rt.healthPath | quote }}
@@ -144,4 +152,13 @@ containers:
 prometheus.io/scrape: "true"
 prometheus.io/port: {{ .port | int | quote }}
 prometheus.io/path: {{ .rt.metricsPath | quote }}
+{{- end }}
+
+{{/*
+Every pod of one model's multi-node groups, leaders and workers (render/llmisvc.py group_selector()): KServe names
+both after the service and copies spec.labels onto both. Argument: dict "ctx" $ "name" NAME.
+*/}}
+{{- define "aim-engine.llmisvc.groupSelector" -}}
+app.kubernetes.io/instance: {{ .ctx.Release.Name | quote }}
+app.kubernetes.io/name: {{ .name | quote }}
 {{- end }}

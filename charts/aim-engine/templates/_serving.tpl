@@ -47,11 +47,12 @@ address from the downward API for the workers' rendezvous (aimgen.multinode)].
 {{- $ := .ctx -}}
 {{- $p := .d.profile -}}
 {{- $gpus := int $p.gpus -}}
-{{- /* The engine's env: the profile's over the cache's (HF_HOME on the claim, offline), sorted by name. */}}
+{{- /* The engine's env: the profile's over the cache's (HF_HOME on the claim, offline) and the Hub mirror's, sorted by name. */}}
 {{- $env := deepCopy $p.env }}
 {{- if $.Values.cache.enabled }}
 {{- $env = merge $env .resolved.cacheEnv ($p.compileCacheEnv | default dict) }}
 {{- end }}
+{{- $env = merge $env (include "aim-engine.hubEnv" $ | fromYaml) }}
 {{- if $env }}
 env:
   {{- range $k := keys $env | sortAlpha }}

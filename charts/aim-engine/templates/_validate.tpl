@@ -32,9 +32,13 @@ Argument: $.
   {{- $tp := int $p.tensorParallelSize -}}
   {{- $pp := int $p.pipelineParallelSize -}}
   {{- if gt (int $p.nodes) 1 -}}
-    {{- /* aimgen.multinode.check_group: a group's pods on different nodes read one cache claim through pvc://. */ -}}
-    {{- if or (not $.Values.cache.enabled) (ne $.Values.cache.accessMode "ReadWriteMany") -}}
+    {{- /* aimgen.multinode.check_group: a group's pods on different nodes read one cache claim through pvc://
+         (an LLMInferenceService without our cache has each pod download hf:// itself: check_lws_group). */ -}}
+    {{- if and (ne $.Values.api "llmisvc") (not $.Values.cache.enabled) -}}
       {{- fail (printf "deployments %s spans %d nodes: its pods all read the model cache through KServe's pvc:// storage URI, so set cache.enabled=true and cache.accessMode=ReadWriteMany (with an RWX storageClass)" $d.name (int $p.nodes)) -}}
+    {{- end -}}
+    {{- if and $.Values.cache.enabled (ne $.Values.cache.accessMode "ReadWriteMany") -}}
+      {{- fail (printf "deployments %s spans %d nodes: its pods on different nodes all read the model cache, so set cache.accessMode=ReadWriteMany (with an RWX storageClass)" $d.name (int $p.nodes)) -}}
     {{- end -}}
   {{- end -}}
   {{- $dp := 1 -}}

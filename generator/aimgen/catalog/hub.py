@@ -51,8 +51,9 @@ def metadata_path(model_id: str, revision: str) -> Path:
     return metadata_root() / model_id / revision / METADATA
 
 
-def hub_model(model_id: str, revision: str = REVISION) -> CatalogModel:
-    """The model `model_id` from the Hub (or HF_ENDPOINT), else from the metadata cache; exit 4 when neither has it."""
+def hub_model(model_id: str, revision: str = REVISION, endpoint: str | None = None) -> CatalogModel:
+    """The model `model_id` from the Hub (or `endpoint`, else HF_ENDPOINT), else from the metadata cache; exit 4
+    when neither has it."""
     from aimgen.cache.layout import check_model_id, check_revision
     from aimgen.cache.prefetch import offline
 
@@ -67,7 +68,7 @@ def hub_model(model_id: str, revision: str = REVISION) -> CatalogModel:
                                      "--model-config CONFIG_JSON")
     else:
         try:
-            meta = _fetch(model_id, revision, path)
+            meta = _fetch(model_id, revision, path, endpoint)
         except EnvironmentProblem as exc:
             meta = _read_cached(path, model_id)
             if meta is None:
@@ -85,7 +86,7 @@ def _model(model_id: str, meta: HubMetadata, source: str) -> CatalogModel:
     return model_from_config_text(model_id, meta.config, source, revision=meta.commit, published=published)
 
 
-def _remote():
+def _remote(endpoint: str | None = None):
     from aimgen.cache.remote import Remote
     from aimgen.cache.retry import RetryPolicy
 
@@ -95,14 +96,14 @@ def _remote():
         raise EnvironmentProblem("fetching a model's config.json from the Hub needs huggingface_hub: "
                                  "pip install 'aimgen[cache]'") from None
     # get_token: HF_TOKEN, else the file at HF_TOKEN_PATH, else huggingface-cli's token file under HF_HOME.
-    return Remote(endpoint=os.environ.get("HF_ENDPOINT") or None, token=get_token(), timeout=TIMEOUT_S,
+    return Remote(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=get_token(), timeout=TIMEOUT_S,
                   policy=RetryPolicy.from_env(RETRIES), use_xet=False)
 
 
-def _fetch(model_id: str, revision: str, path: Path) -> HubMetadata:
+def _fetch(model_id: str, revision: str, path: Path, endpoint: str | None = None) -> HubMetadata:
     from aimgen.cache.fsutil import atomic_write_json
 
-    remote = _remote()
+    remote = _remote(endpoint)
     listing = remote.listing(model_id, revision)
     files = {f.name: f for f in listing.files}
     if CONFIG not in files:

@@ -26,6 +26,8 @@ def explain_cmd(
     router: o.Router = "scheduler",
     disaggregate: o.Disaggregate = False,
     feature: o.Features = None,
+    hf_endpoint: o.HfEndpoint = None,
+    model_source: o.ModelSource = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output with stable keys.")] = False,
     engine_arg: o.EngineArgs = None,
     env: o.EnvVars = None,
@@ -34,12 +36,15 @@ def explain_cmd(
     from aimgen.compose import Options, compose
     from aimgen.explain import explain_dict, explain_text
 
+    from aimgen.sources import hub_endpoint, model_source as parse_source
+
     o.check_api(api, router, disaggregate)
+    source = parse_source(model_source)
     pool, requests = o.build_requests(models, gpu, gpus, precision, backend, metric, node_pool, model_config,
-                                      max_model_len, feature)
+                                      max_model_len, feature, hub_endpoint(hf_endpoint))
     # The same composition render runs: the API shapes the engine's port, model path and P/D roles.
     _, decisions = compose([(r, None) for r in requests], pool,
-                           Options(api=api, router=router, disaggregate=disaggregate,
+                           Options(api=api, router=router, disaggregate=disaggregate, model_source=source,
                                    overrides=o.overrides(engine_arg, env)))
     if as_json:
         payload = [explain_dict(d, api, router) for d in decisions]

@@ -24,6 +24,8 @@ Api = Annotated[str, typer.Option("--api", help="KServe API: isvc (InferenceServ
 Router = Annotated[str, typer.Option("--router", help="llmisvc routing: scheduler (llm-d endpoint picker, InferencePool, HTTPRoute, Gateway) | none (no router objects).")]
 Disaggregate = Annotated[bool, typer.Option("--disaggregate", help="llmisvc: split prefill from decode with the model's cited P/D configuration (refused where none is cited).")]
 Features = Annotated[Optional[List[str]], typer.Option("--feature", help="Switch on a feature the model's recipe documents: tool-calling | reasoning | spec-decoding (repeatable).")]
+HfEndpoint = Annotated[Optional[str], typer.Option("--hf-endpoint", metavar="URL", help="Hugging Face Hub mirror (http[s]://HOST[:PORT][/PATH], no credentials) for the Hub-id config fetch here and, as HF_ENDPOINT, for every rendered container that talks to the Hub (chart: huggingface.endpoint).")]
+ModelSource = Annotated[Optional[str], typer.Option("--model-source", metavar="URI", help="Weights already somewhere, read through KServe's storageUri at /mnt/models instead of the Hub and the cache: pvc://CLAIM[/PATH] (mounted read-only), s3://BUCKET[/PATH] (KServe's storage initializer), oci://REGISTRY/REPO:TAG (a model car); docs/cache.md.")]
 MaxModelLen = Annotated[Optional[int], typer.Option("--max-model-len", min=256, max=2**31 - 1, help="Context length to serve (never above the model's maximum).")]
 
 
@@ -90,7 +92,7 @@ def overrides(engine_args: list[str] | None, env: list[str] | None):
 
 def build_requests(models: list[str], gpu: str | None, gpus: int | None, precision: str | None, backend: str | None,
                    metric: str | None, node_pool: Path | None, model_config: Path | None,
-                   max_model_len: int | None, features: list[str] | None = None):
+                   max_model_len: int | None, features: list[str] | None = None, hf_endpoint: str | None = None):
     from aimgen.catalog.models import find_model, get_model, model_from_config
     from aimgen.select import Request
 
@@ -109,7 +111,7 @@ def build_requests(models: list[str], gpu: str | None, gpus: int | None, precisi
         elif find_model(model_id) is None and "/" in model_id:
             from aimgen.catalog.hub import hub_model
 
-            model = hub_model(model_id)
+            model = hub_model(model_id, endpoint=hf_endpoint)
         else:
             model = get_model(model_id)
         requests.append(Request(model=model, pool=pool, gpus=gpus, precision=precision, backend=backend,

@@ -71,6 +71,9 @@ class RenderArgs:
     cache_image: str | None = None
     cache_size: str | None = None
     hf_token_secret: str | None = None
+    hf_endpoint: str | None = None
+    model_source: str | None = None
+    local_model_cache: str | None = None
     monitoring: bool = False
     autoscale: str | None = None
     ingress_host: str | None = None
@@ -109,6 +112,7 @@ def _compose(a: RenderArgs):
     """Check option combinations, then requests → spec."""
     from aimgen.compose import Options, compose
     from aimgen.names import dns_label
+    from aimgen.sources import hub_endpoint, local_cache_path, model_source
 
     name, namespace = a.name, a.namespace
     if name is not None and dns_label(name) != name:
@@ -120,13 +124,16 @@ def _compose(a: RenderArgs):
         raise UsageError("--tls-secret is for the Ingress (give --ingress-host, without --gateway: with a Gateway, "
                          "TLS terminates at its listener)")
     o.check_api(a.api, a.router, a.disaggregate)
+    endpoint = hub_endpoint(a.hf_endpoint)
+    source = model_source(a.model_source)
     pool, requests = o.build_requests(a.models, a.gpu, a.gpus, a.precision, a.backend, a.metric,
-                                      a.node_pool, a.model_config, a.max_model_len, a.feature)
+                                      a.node_pool, a.model_config, a.max_model_len, a.feature, endpoint)
     names = [name if len(a.models) == 1 else None for _ in a.models]
     opts = Options(
         name=name, namespace=namespace, cluster_runtime=a.cluster_runtime, prefetch_job=a.prefetch_job,
         init_container=a.init_container, cache_enabled=a.cache, existing_claim=a.existing_claim,
         cache_image=a.cache_image, cache_size=a.cache_size, hf_token_secret=a.hf_token_secret,
+        hf_endpoint=endpoint, model_source=source, local_model_cache=local_cache_path(a.local_model_cache),
         monitoring=a.monitoring, autoscale=_autoscale(a.autoscale), ingress_host=a.ingress_host,
         ingress_class=a.ingress_class, tls_secret=a.tls_secret, gateway=_gateway(a.gateway),
         allowed_namespaces=tuple(a.allow_namespace or ()), api=a.api, router=a.router,
@@ -170,6 +177,9 @@ def render_cmd(
     cache_image: Annotated[Optional[str], typer.Option("--cache-image", help="Run the cache prefetch (and helm test) in this aimgen image; default: the engine image with the aimgen bundle from a ConfigMap.")] = None,
     cache_size: Annotated[Optional[str], typer.Option("--cache-size", help="Cache PVC size, e.g. 500Gi (default: computed from the weights).")] = None,
     hf_token_secret: Annotated[Optional[str], typer.Option("--hf-token-secret", help="Existing Secret NAME[:KEY] holding a Hugging Face token (never a token value).")] = None,
+    hf_endpoint: o.HfEndpoint = None,
+    model_source: o.ModelSource = None,
+    local_model_cache: Annotated[Optional[str], typer.Option("--local-model-cache", metavar="HOST_PATH", help="Cache each model on the AMD nodes' own disks at HOST_PATH with KServe's LocalModelCache + LocalModelNodeGroup (needs KServe's localmodel controller; docs/cache.md).")] = None,
     monitoring: Annotated[bool, typer.Option("--monitoring", help="Add a PodMonitor, the Grafana dashboard ConfigMap and a PrometheusRule (docs/observability.md).")] = False,
     autoscale: Annotated[Optional[str], typer.Option("--autoscale", help="MIN:MAX replicas, scaled by KServe through KEDA on vLLM queue and KV-cache usage (MIN 0: scale to zero).")] = None,
     ingress_host: Annotated[Optional[str], typer.Option("--ingress-host", help="Expose each model through an Ingress at this host (several models: <name>.<host>).")] = None,
@@ -192,7 +202,8 @@ def render_cmd(
         router=router, disaggregate=disaggregate, feature=feature, cluster_runtime=cluster_runtime,
         prefetch_job=prefetch_job, init_container=init_container, cache=cache, existing_claim=existing_claim,
         cache_image=cache_image, cache_size=cache_size,
-        hf_token_secret=hf_token_secret, monitoring=monitoring, autoscale=autoscale, ingress_host=ingress_host,
+        hf_token_secret=hf_token_secret, hf_endpoint=hf_endpoint, model_source=model_source,
+        local_model_cache=local_model_cache, monitoring=monitoring, autoscale=autoscale, ingress_host=ingress_host,
         ingress_class=ingress_class, tls_secret=tls_secret, gateway=gateway, allow_namespace=allow_namespace,
         engine_arg=engine_arg, env=env,
     ))

@@ -25,7 +25,8 @@ from aimgen.constants import (
 )
 from aimgen.multinode import EXECUTOR_ANNOTATION, EXECUTOR_MP, POD_IP_ENV, WORKER_CONTAINER
 from aimgen.names import dns_label
-from aimgen.render import autoscaling, k8s
+from aimgen.render import autoscaling, k8s, localmodel
+from aimgen.sources import hub_egress_ports
 from aimgen.spec import DeploymentSpec, RuntimeSpec, ServingSpec
 
 MODEL_FORMAT = "huggingface"
@@ -157,6 +158,11 @@ def prefetch_env_vars(mount_path: str) -> dict[str, str]:
     return dict(sorted({"HOME": "/tmp", "HF_HOME": mount_path, **prefetch_env()}.items()))
 
 
+def hub_env(spec: DeploymentSpec) -> dict[str, str]:
+    """HF_ENDPOINT for every container that talks to the Hub (prefetch, and an engine that downloads itself)."""
+    return {"HF_ENDPOINT": spec.hf_endpoint} if spec.hf_endpoint else {}
+
+
 def prefetch_image(spec: DeploymentSpec, rt: RuntimeSpec) -> str:
     """The aimgen image when one is configured, else the engine's own (public, and pulled by the node anyway)."""
     return spec.cache.image or rt.image
@@ -167,7 +173,7 @@ def prefetch_container(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) 
     from aimgen.cache.plan import prefetch_args
 
     c = spec.cache
-    env = k8s.env_list(prefetch_env_vars(c.mount_path).items())
+    env = k8s.env_list(sorted({**prefetch_env_vars(c.mount_path), **hub_env(spec)}.items()))
     token_file = TOKEN_FILE if spec.hf_token_secret else None
     mounts = [{"name": CACHE_VOLUME, "mountPath": c.mount_path}, {"name": TMP_VOLUME, "mountPath": "/tmp"}]
     if token_file:
@@ -209,10 +215,12 @@ def mounts(spec: DeploymentSpec) -> list[dict]:
 
 def serving_env(spec: DeploymentSpec, profile_env: tuple[tuple[str, str], ...],
                 compile_env: tuple[tuple[str, str], ...] = ()) -> list[tuple[str, str]]:
-    """The engine's env: the profile's, over the cache's (HF_HOME on the claim, offline, compile caches on it)."""
+    """The engine's env: the profile's, over the cache's (HF_HOME on the claim, offline, compile caches on it) and
+    the Hub mirror's (read by an engine that downloads the model itself: no cache, or a cache it misses)."""
     from aimgen.cache.plan import serving_env as cache_env
 
     env = {**cache_env(spec.cache.mount_path), **dict(compile_env)} if spec.cache.enabled else {}
+    env.update(hub_env(spec))
     env.update(dict(profile_env))
     return sorted(env.items())
 
@@ -241,10 +249,13 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
         "prometheus.io/port": str(rt.port),
         "prometheus.io/path": rt.metrics_path,
         **autoscaling.isvc_annotations(spec),
+        **localmodel.isvc_annotations(spec),
     }
     model = {
         "modelFormat": {"name": MODEL_FORMAT},
         "runtime": rt.name,
+        # weights from a --model-source: KServe mounts or downloads them at /mnt/models, where the args point
+        **({"storageUri": svc.storage_uri} if svc.storage_uri else {}),
         "args": list(svc.args),
         "env": k8s.env_list(serving_env(spec, svc.env, svc.compile_env)),
         "resources": k8s.gpu_resources(spec.placement, svc.gpus),
@@ -298,7 +309,7 @@ def _add_workers(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, predic
     shape, model = svc.shape, predictor["model"]
     # The webhook wants a pvc:// or oci:// storageUri for multi-node; KServe mounts the claim read-only at
     # /mnt/models, and the engine reads the same files through HF_HOME on the cache mount.
-    model["storageUri"] = f"pvc://{spec.cache.claim_name}"
+    model.setdefault("storageUri", f"pvc://{spec.cache.claim_name}")
     model["env"] = [*model["env"], POD_IP_ENV]
     worker = {
         "name": WORKER_CONTAINER,
@@ -314,21 +325,30 @@ def _add_workers(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, predic
     }
 
 
+def group_pods(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+    """Labels of every pod of one model's multi-node groups, heads and workers alike."""
+    if spec.api == API_LLMISVC:
+        from aimgen.render.llmisvc import group_selector
+
+        return group_selector(spec, svc)
+    return pod_labels(spec, svc)
+
+
 def group_network_policy(spec: DeploymentSpec, svc: ServingSpec) -> dict:
     """The pods of one multi-node group talk to each other on ports the engine picks (RCCL, the mp executor's
     master port, DP RPC): all ports, both ways, but only between the group's own pods (the default-deny policy
-    denies the rest of an InferenceService release's egress)."""
-    group = {"matchLabels": pod_labels(spec, svc)}
+    denies the rest of an InferenceService release's egress; an LLMInferenceService release's egress is open,
+    and restricting it here would cut its pods off DNS and the Hub)."""
+    group = {"matchLabels": group_pods(spec, svc)}
+    body: dict = {"podSelector": group, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": group}]}]}
+    if egress_restricted(spec):
+        body["policyTypes"].append("Egress")
+        body["egress"] = [{"to": [{"podSelector": group}]}]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": k8s.metadata(spec, dns_label(f"{svc.name}-group"), "network-policy", svc.name),
-        "spec": {
-            "podSelector": group,
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": [{"podSelector": group}]}],
-            "egress": [{"to": [{"podSelector": group}]}],
-        },
+        "spec": body,
     }
 
 
@@ -366,7 +386,6 @@ DNS_EGRESS = {
     "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
     "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
 }
-HUB_PORT = 443  # huggingface.co and mirrors serve HTTPS
 
 
 def engine_pods(spec: DeploymentSpec, svc: ServingSpec | None = None) -> dict:
@@ -444,10 +463,24 @@ def default_deny_policy(spec: DeploymentSpec) -> dict:
     }
 
 
+def downloads_at_start(spec: DeploymentSpec, svc: ServingSpec) -> bool:
+    """Whether a serving pod fetches its weights over the network when it starts, besides our init container:
+    KServe's storage initializer for an s3:// source, or an engine without the cache loading from the Hub. A pvc://
+    claim is mounted, an oci:// model car is pulled by the kubelet and a LocalModelCache is downloaded by KServe's
+    jobs in their own namespace: nothing leaves the pod."""
+    if spec.local_model:
+        return False
+    if svc.storage_uri:
+        return svc.storage_uri.startswith("s3://")
+    return not spec.cache.enabled
+
+
 def hub_egress_policy(spec: DeploymentSpec) -> dict | None:
-    """HTTPS out for the pods that run `aimgen cache prefetch` (the Hub or a mirror): the prefetch Jobs, and the
-    predictors while their init container fills the cache. The engine itself reads the cache offline."""
-    components = [c for c, on in (("predictor", spec.cache.init_container), ("prefetch", spec.cache.prefetch_job)) if on]
+    """Out to the Hub or its mirror (HTTPS, and the mirror's port) for the pods that download: the prefetch Jobs,
+    the predictors while their init container fills the cache, and the predictors whose engine downloads the model
+    itself (no cache). An engine on the cache reads it offline."""
+    predictor = spec.cache.init_container or any(downloads_at_start(spec, svc) for svc in spec.services)
+    components = [c for c, on in (("predictor", predictor), ("prefetch", spec.cache.prefetch_job)) if on]
     if not components or not egress_restricted(spec):
         return None
     return {
@@ -460,7 +493,7 @@ def hub_egress_policy(spec: DeploymentSpec) -> dict | None:
                 "matchExpressions": [{"key": LABEL_COMPONENT, "operator": "In", "values": components}],
             },
             "policyTypes": ["Egress"],
-            "egress": [{"ports": [{"protocol": "TCP", "port": HUB_PORT}]}],
+            "egress": [{"ports": [{"protocol": "TCP", "port": p} for p in hub_egress_ports(spec.hf_endpoint)]}],
         },
     }
 
@@ -473,7 +506,8 @@ def pod_disruption_budget(spec: DeploymentSpec, svc: ServingSpec) -> dict:
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": k8s.metadata(spec, f"{svc.name}-pdb", "disruption-budget", svc.name),
-        "spec": {**budget, "selector": {"matchLabels": engine_pods(spec, svc)}},
+        "spec": {**budget, "selector": {"matchLabels": group_pods(spec, svc) if svc.multinode
+                                        else engine_pods(spec, svc)}},
     }
 
 
@@ -484,6 +518,7 @@ def render(spec: DeploymentSpec) -> list[dict]:
         docs += [serving_runtime(spec, rt) for rt in spec.runtimes]
     if spec.cache.enabled and not spec.cache.existing_claim:
         docs.append(cache_pvc(spec))
+    docs += localmodel.render(spec)
     if not spec.cache.image:
         docs.append(bundle_configmap(spec))
     if spec.cache.prefetch_job:

@@ -28,6 +28,7 @@ from aimgen.constants import (
     LLMISVC_CONTAINER,
     ROUTER_SCHEDULER,
 )
+from aimgen.multinode import POD_IP_ENV
 from aimgen.names import dns_label
 from aimgen.render import k8s, kserve
 from aimgen.spec import DeploymentSpec, RoleSpec, RuntimeSpec, ServingSpec
@@ -57,6 +58,13 @@ def workload_selector(spec: DeploymentSpec, svc: ServingSpec | None = None) -> d
     return out
 
 
+def group_selector(spec: DeploymentSpec, svc: ServingSpec) -> dict:
+    """Every pod of one model's multi-node groups, leaders and workers: KServe labels both with the service's
+    name (app.kubernetes.io/name) and copies spec.labels onto both templates (workload_multi_node.go), while
+    kserve.io/component: workload marks only the leaders."""
+    return {LABEL_INSTANCE: spec.release, LABEL_NAME: svc.name}
+
+
 def model_uri(svc: ServingSpec) -> str:
     """hf://owner/model[:revision], the form KServe's storage initializer parses (python/storage/kserve_storage/
     kserve_storage.py, _download_hf)."""
@@ -76,28 +84,43 @@ def _env(spec: DeploymentSpec, env: tuple[tuple[str, str], ...], pod_ip_env: tup
     ]
 
 
-def engine_container(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, role: RoleSpec | None) -> dict:
-    """The `main` container: our engine argv on the pinned ROCm image, replacing the preset's launcher."""
+def engine_container(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, role: RoleSpec | None,
+                     *, worker: bool = False) -> dict:
+    """The `main` container: our engine argv on the pinned ROCm image, replacing the preset's launcher. A worker
+    of a multi-node group runs the same engine with the worker's rank flags (vLLM --headless): no port, no probes,
+    like the `worker` of KServe's data-parallel preset."""
     port = role.port if role else rt.port
-    return {
+    if role:
+        args, env, pod_ip_env = role.args, role.env, role.pod_ip_env
+    elif worker:
+        args, env, pod_ip_env = svc.worker_args, svc.env, ()
+    else:
+        # A group's head names its own address in its rendezvous flags (aimgen.multinode.HEAD_ADDRESS).
+        args, env, pod_ip_env = svc.args, svc.env, (POD_IP_ENV["name"],) if svc.multinode else ()
+    container = {
         "name": LLMISVC_CONTAINER,
         "image": rt.image,
         "imagePullPolicy": "IfNotPresent",
         "command": list(rt.command),
-        "args": list(role.args if role else svc.args),
+        "args": list(args),
         "ports": [{"containerPort": port, "protocol": "TCP"}],
-        "env": _env(spec, role.env if role else svc.env, role.pod_ip_env if role else (), svc.compile_env),
+        "env": _env(spec, env, pod_ip_env, svc.compile_env),
         "resources": k8s.gpu_resources(spec.placement, role.gpus if role else svc.gpus),
         "volumeMounts": kserve.mounts(spec),
         **k8s.probes(svc.probes, port),
         # Read-only root as for the InferenceService engine: HOME=/tmp puts every cache on the tmp emptyDir.
         "securityContext": k8s.container_security_context(read_only_root=True),
     }
+    if worker:
+        for key in ("ports", "startupProbe", "readinessProbe", "livenessProbe"):
+            container.pop(key)
+    return container
 
 
-def pod_template(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, role: RoleSpec | None) -> dict:
+def pod_template(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, role: RoleSpec | None,
+                 *, worker: bool = False) -> dict:
     pod = kserve.pod_fields(spec, svc, rt, role.shm_size if role else None)
-    pod["containers"] = [engine_container(spec, svc, rt, role)]
+    pod["containers"] = [engine_container(spec, svc, rt, role, worker=worker)]
     return pod
 
 
@@ -108,6 +131,10 @@ def service_config(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> d
     body: dict = {"template": pod_template(spec, svc, rt, d.decode if d else None)}
     if d:
         body["prefill"] = {"template": pod_template(spec, svc, rt, d.prefill)}
+    elif svc.multinode:
+        # KServe turns `worker` into a LeaderWorkerSet <name>-kserve-mn whose leader is `template` and whose
+        # workers are this pod (workload_multi_node.go expectedMainMultiNodeLWS).
+        body["worker"] = pod_template(spec, svc, rt, None, worker=True)
     return {
         "apiVersion": KSERVE_V1ALPHA2,
         "kind": KIND_LLM_INFERENCE_SERVICE_CONFIG,
@@ -128,6 +155,20 @@ def router(spec: DeploymentSpec) -> dict:
     return {"scheduler": {}, "route": {}, "gateway": gateway}
 
 
+def parallelism(svc: ServingSpec) -> dict:
+    """KServe's ParallelismSpec. For a multi-node group it sizes the LeaderWorkerSet: `GetSize()` is data /
+    dataLocal pods per group (llm_inference_service_types_func.go), and the webhook wants data and dataLocal
+    together, never with pipeline (llm_inference_service_validation.go validateWorkloadParallelism). The engine's
+    own sizes are in its args; these tell KServe how many pods make one replica."""
+    shape = svc.shape
+    out: dict = {"tensor": shape.tensor}
+    if svc.multinode:
+        out.update(data=shape.data, dataLocal=shape.data_local)
+        if shape.expert:
+            out["expert"] = True
+    return out
+
+
 def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> dict:
     d = svc.disaggregation
     main = d.decode if d else None
@@ -135,7 +176,7 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
         "model": {"uri": model_uri(svc), "name": svc.model},
         "baseRefs": [{"name": config_name(svc)}],
         "replicas": main.replicas if main else svc.min_replicas,
-        "parallelism": {"tensor": main.tensor_parallel_size if main else svc.tensor_parallel_size},
+        "parallelism": parallelism(svc) if not main else {"tensor": main.tensor_parallel_size},
         "labels": pod_labels(spec),
         "annotations": scrape_annotations(rt, main.port if main else rt.port),
     }

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from aimgen.constants import API_LLMISVC
 from aimgen.sizing import cache_gib
-from aimgen.spec import AutoscalingSpec, DeploymentSpec, DisaggregationSpec, MonitoringSpec, RuntimeSpec, ServingSpec
+from aimgen.spec import (
+    AutoscalingSpec,
+    DeploymentSpec,
+    DisaggregationSpec,
+    LocalModelSpec,
+    MonitoringSpec,
+    RuntimeSpec,
+    ServingSpec,
+)
 
 SELECTION_KEYS = ("model", "gpu", "gpus", "precision", "backend", "metric")
 
@@ -84,6 +92,8 @@ def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str =
         "weightsBytes": svc.weights_bytes,
         **({"derivedFrom": svc.derived_from} if svc.derived_from else {}),
     }
+    if svc.storage_uri:
+        entry["storageUri"] = svc.storage_uri
     if api == API_LLMISVC:
         entry["api"] = api
     if svc.disaggregation:
@@ -144,6 +154,17 @@ def autoscaling_values(a: AutoscalingSpec) -> dict:
     }
 
 
+def local_model_values(spec: DeploymentSpec) -> dict:
+    """render/localmodel.py's node group: the chart names it and its caches from the release, as Python does."""
+    local = spec.local_model
+    return {
+        "enabled": local is not None,
+        "hostPath": local.host_path if local else "",
+        "storageClass": local.storage_class if local else LocalModelSpec.storage_class,
+        "storageLimit": local.storage_limit if local else "",
+    }
+
+
 def to_values(spec: DeploymentSpec, table: dict | None) -> dict:
     """Helm values that make charts/aim-engine render exactly what `aimgen render` renders for this spec."""
     runtimes = {rt.name: rt for rt in spec.runtimes}
@@ -177,7 +198,9 @@ def to_values(spec: DeploymentSpec, table: dict | None) -> dict:
             "prefetchJob": c.prefetch_job,
             "image": c.image,
         },
+        "localModelCache": local_model_values(spec),
         "huggingface": {
+            "endpoint": spec.hf_endpoint,
             "tokenSecret": {
                 "name": spec.hf_token_secret[0] if spec.hf_token_secret else "",
                 "key": spec.hf_token_secret[1] if spec.hf_token_secret else "token",

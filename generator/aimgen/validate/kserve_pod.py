@@ -19,8 +19,16 @@ v0.20.0) and names it; paths below are relative to pkg/controller/v1beta1/infere
 - Multi-node (predictor.workerSpec): the worker pod merges the runtime's workerSpec like the head; the group has
   PP pods in `mp` executor mode (components/predictor.go computeMpNodeAndGPUs), ceil(TP x PP / GPUs per worker)
   with Ray (computeRayNodeAndGPUs).
-Not modelled: storageUri and its storage-initializer, Knative, the transformer container, the LocalModelCache
-node affinity, image tag rewriting by runtimeVersion (UpdateImageTag): none is rendered by aimgen.
+- predictor.model.storageUri, as the pod webhook injects it (pkg/webhook/admission/pod/
+  storage_initializer_injector.go InjectStorageInitializer, one URI): pvc://CLAIM/PATH mounts the claim as volume
+  kserve-pvc-source at /mnt/models with subPath PATH, read-only unless the annotation storage.kserve.io/readonly is
+  "false"; oci:// adds the model car (pkg/utils/storage.go ConfigureModelcarToContainer, ociModelMode "modelcar" of
+  the default inferenceservice-config): MODEL_INIT_MODE=async, an emptyDir kserve-provision-location at /mnt shared
+  with the `modelcar` sidecar and `modelcar-init`, shareProcessNamespace; any other scheme adds the
+  `storage-initializer` init container downloading into that emptyDir at /mnt/models.
+Not modelled: Knative, the transformer container, the LocalModelCache node affinity, image tag rewriting by
+runtimeVersion (UpdateImageTag), the storage initializer's image, resources and credentials: none is rendered by
+aimgen or checked here.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import posixpath
 import re
 from typing import Any, Iterable
 
@@ -63,6 +72,12 @@ _RUNTIME_POD_FIELDS = ("nodeSelector", "affinity", "tolerations", "volumes", "im
 _MODEL_SPEC_FIELDS = frozenset(("modelFormat", "runtime", "runtimeVersion", "protocolVersion", "storageUri",
                                 "storage", "storages"))
 _PLACEHOLDER = re.compile(r"\{\{\s*\.(\w+)\s*\}\}")
+MODEL_MOUNT_PATH = "/mnt/models"  # constants.DefaultModelLocalMountPath
+PVC_SOURCE_VOLUME = "kserve-pvc-source"  # constants.PvcSourceMountName
+PROVISION_VOLUME = "kserve-provision-location"  # constants.StorageInitializerVolumeName
+STORAGE_INITIALIZER = "storage-initializer"
+MODELCAR, MODELCAR_INIT = "modelcar", "modelcar-init"
+READONLY_ANNOTATION = "storage.kserve.io/readonly"
 
 
 def strategic_merge(base: Any, patch: Any, lists: dict[str, str]) -> Any:
@@ -139,6 +154,43 @@ def _default_readiness(container: dict) -> None:
                                        "successThreshold": 1, "failureThreshold": 3}
 
 
+def _add_mount(pod_spec: dict, container: dict, mount: dict, volume: dict) -> None:
+    """AddModelMount: the mount unless one of that volume is there, the volume unless the pod has it."""
+    if not any(m.get("name") == mount["name"] for m in container.get("volumeMounts") or ()):
+        container.setdefault("volumeMounts", []).append(mount)
+    if not any(v.get("name") == volume["name"] for v in pod_spec.get("volumes") or ()):
+        pod_spec.setdefault("volumes", []).append(volume)
+
+
+def inject_storage(pod_spec: dict, container: dict, uri: str, annotations: dict) -> None:
+    """What KServe's pod webhook adds for `storageUri` (see the module's docstring) to `container`'s pod."""
+    read_only = annotations.get(READONLY_ANNOTATION) != "false"
+    provision = {"name": PROVISION_VOLUME, "emptyDir": {}}
+    if uri.startswith("oci://"):
+        image = uri[len("oci://"):]
+        _set_env(container, "MODEL_INIT_MODE", "async")
+        _add_mount(pod_spec, container, {"name": PROVISION_VOLUME, "mountPath": posixpath.dirname(MODEL_MOUNT_PATH)},
+                   provision)
+        if not _named(pod_spec.get("containers"), MODELCAR):
+            pod_spec.setdefault("containers", []).append({
+                "name": MODELCAR, "image": image,
+                "volumeMounts": [{"name": PROVISION_VOLUME, "mountPath": posixpath.dirname(MODEL_MOUNT_PATH)}]})
+            pod_spec.setdefault("initContainers", []).append({"name": MODELCAR_INIT, "image": image})
+        pod_spec["shareProcessNamespace"] = True
+    elif uri.startswith("pvc://"):
+        claim, _, path = uri[len("pvc://"):].partition("/")
+        mount = {"name": PVC_SOURCE_VOLUME, "mountPath": MODEL_MOUNT_PATH, "readOnly": read_only,
+                 **({"subPath": path} if path else {})}
+        _add_mount(pod_spec, container, mount, {"name": PVC_SOURCE_VOLUME, "persistentVolumeClaim": {"claimName": claim}})
+    else:
+        init = {"name": STORAGE_INITIALIZER, "args": [uri, MODEL_MOUNT_PATH],
+                "volumeMounts": [{"name": PROVISION_VOLUME, "mountPath": MODEL_MOUNT_PATH}]}
+        if not _named(pod_spec.get("initContainers"), STORAGE_INITIALIZER):
+            pod_spec.setdefault("initContainers", []).append(init)
+        _add_mount(pod_spec, container, {"name": PROVISION_VOLUME, "mountPath": MODEL_MOUNT_PATH,
+                                         "readOnly": read_only}, provision)
+
+
 def _pod(meta: dict, spec: dict) -> dict:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
 
@@ -148,10 +200,11 @@ def _merged_spec(runtime_part: dict, predictor_part: dict) -> dict:
     return strategic_merge(base, _pod_spec_part(predictor_part), _POD_LISTS)
 
 
-def predictor_pod(isvc: dict, runtime: dict) -> dict:
+def predictor_pod(isvc: dict, runtime: dict, *, storage: bool = True) -> dict:
     """The predictor (head) Pod KServe v0.20 creates for `isvc` with `runtime` (ServingRuntime or
-    ClusterServingRuntime, the one predictor.model.runtime names). Raises ValueError when KServe would refuse
-    (no kserve-container in the runtime)."""
+    ClusterServingRuntime, the one predictor.model.runtime names), with what the storage webhook injects for a
+    storageUri unless `storage` is False (its containers are the cluster's inferenceservice-config, not ours).
+    Raises ValueError when KServe would refuse (no kserve-container in the runtime)."""
     meta = isvc.get("metadata") or {}
     predictor = (isvc.get("spec") or {}).get("predictor") or {}
     rt_spec = runtime.get("spec") or {}
@@ -171,6 +224,9 @@ def predictor_pod(isvc: dict, runtime: dict) -> dict:
     _default_readiness(serving)
     spec["containers"] = containers
     name = meta.get("name", "")
+    if model.get("storageUri") and storage:
+        inject_storage(spec, serving, model["storageUri"], {**(meta.get("annotations") or {}),
+                                                            **(predictor.get("annotations") or {})})
     pod_meta = {
         "name": f"{name}-predictor",
         "namespace": meta.get("namespace", "default"),
@@ -198,6 +254,9 @@ def worker_pod(isvc: dict, runtime: dict) -> dict | None:
     spec = _merged_spec(rt_worker, worker)
     spec["containers"] = [container]
     meta = isvc.get("metadata") or {}
+    uri = (predictor.get("model") or {}).get("storageUri")
+    if uri:
+        inject_storage(spec, container, uri, {**(meta.get("annotations") or {}), **(predictor.get("annotations") or {})})
     name = meta.get("name", "")
     return _pod({"name": f"{name}-predictor-worker", "namespace": meta.get("namespace", "default"),
                  "labels": {LABEL_ISVC: name, LABEL_COMPONENT: "predictor"}}, spec)

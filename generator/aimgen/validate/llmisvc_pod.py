@@ -2,9 +2,14 @@
 
 Pure functions over plain dicts. The rules restate kserve/kserve tag v0.20.0, pkg/controller/v1alpha2/llmisvc/:
 - config_merge.go combineBaseRefsConfig: the well-known presets for the shape come first (with `prefill`:
-  kserve-config-llm-prefill-template and kserve-config-llm-decode-template, else kserve-config-llm-template; a
-  `worker` is not modelled), then the configs named in baseRefs in order, then the LLMInferenceService's own
-  spec, each applied as a strategic merge patch over the result so far (MergeSpecs).
+  kserve-config-llm-prefill-template and kserve-config-llm-decode-template; with a `worker` and data parallelism
+  kserve-config-llm-worker-data-parallel, with pipeline parallelism kserve-config-llm-worker-pipeline-parallel,
+  which v0.20 does not ship; else kserve-config-llm-template; a prefill `worker` is not modelled), then the
+  configs named in baseRefs in order, then the LLMInferenceService's own spec, each applied as a strategic merge
+  patch over the result so far (MergeSpecs).
+- workload_multi_node.go expectedMainMultiNodeLWS: a `worker` makes one LeaderWorkerSet whose groups are the
+  `template` pod (the leader) and `size - 1` copies of the `worker` pod, where size is ParallelismSpec.GetSize():
+  data / dataLocal with data parallelism, else pipeline (llm_inference_service_types_func.go).
 - Strategic merge of a PodSpec (k8s.io/api/core/v1 patch tags): containers and initContainers merge by name,
   env by name, ports by containerPort, volumeMounts by mountPath, volumes by name with retainKeys (a volume in the
   patch replaces the source of the one it names: an emptyDir becomes a claim, not both); other lists, such as
@@ -24,7 +29,9 @@ PRESETS = {
     "template": "config-llm-template.yaml",
     "decode": "config-llm-decode-template.yaml",
     "prefill": "config-llm-prefill-template.yaml",
+    "worker-data-parallel": "config-llm-worker-data-parallel.yaml",
 }
+PIPELINE_PRESET = "kserve-config-llm-worker-pipeline-parallel"  # named by config_merge.go, shipped by no release
 
 
 def _merge_pod(base: dict, patch: dict) -> dict:
@@ -40,10 +47,11 @@ def _merge_pod(base: dict, patch: dict) -> dict:
 def _merge_spec(base: dict, patch: dict) -> dict:
     """One LLMInferenceService(Config) spec over another: its pod templates (the decode `template`, the
     `prefill` one) merge as PodSpecs, the rest key by key."""
-    pods = ("template", "prefill")
+    pods = ("template", "worker", "prefill")
     out = strategic_merge(base, {k: v for k, v in patch.items() if k not in pods}, {})
-    if isinstance(patch.get("template"), dict):
-        out["template"] = _merge_pod(base.get("template") or {}, patch["template"])
+    for pod in ("template", "worker"):
+        if isinstance(patch.get(pod), dict):
+            out[pod] = _merge_pod(base.get(pod) or {}, patch[pod])
     if isinstance(patch.get("prefill"), dict):
         out["prefill"] = _merge_spec(base.get("prefill") or {}, patch["prefill"])
     return out
@@ -80,16 +88,48 @@ def named_configs(service: dict, docs: Iterable[dict]) -> tuple[list[dict], list
     return found, missing
 
 
-def workload_pods(service: dict, docs: Iterable[dict]) -> dict[str, dict]:
-    """{role: pod spec} of the engine pods: "both" without prefill, else "decode" and "prefill"."""
+def _positive(parallelism: dict, key: str) -> int:
+    return max(_int(parallelism.get(key), 0), 0)
+
+
+def group_size(parallelism: dict | None) -> int:
+    """Pods per LeaderWorkerSet group (ParallelismSpec.GetSize): data / dataLocal with data parallelism, else
+    pipeline, else 1."""
+    p = parallelism or {}
+    if _positive(p, "data") or _positive(p, "dataLocal"):
+        return max(max(_positive(p, "data"), 1) // max(_positive(p, "dataLocal"), 1), 1)
+    return _positive(p, "pipeline") or 1
+
+
+def merged_spec(service: dict, docs: Iterable[dict]) -> tuple[dict, str | None]:
+    """The spec KServe works from (presets, then baseRefs, then the service), and the name of a preset the shape
+    needs that KServe v0.20 does not ship (None when all exist)."""
     configs, _ = named_configs(service, docs)
     own = service.get("spec") or {}
     resolved = merge_specs([*configs, own])
-    presets = ["prefill", "decode"] if resolved.get("prefill") else ["template"]
-    merged = merge_specs([*(_preset_spec(p) for p in presets), *configs, own])
+    missing = None
+    if resolved.get("prefill"):
+        presets = ["prefill", "decode"]
+    elif resolved.get("worker"):
+        parallel = resolved.get("parallelism") or {}
+        data = _positive(parallel, "data") or _positive(parallel, "dataLocal")
+        presets = ["worker-data-parallel"] if data else []
+        missing = None if data else PIPELINE_PRESET
+    else:
+        presets = ["template"]
+    return merge_specs([*(_preset_spec(p) for p in presets), *configs, own]), missing
+
+
+def workload_pods(service: dict, docs: Iterable[dict]) -> dict[str, dict]:
+    """{role: pod spec} of the engine pods: "both" without prefill (and "worker" for a multi-node group's
+    workers), else "decode" and "prefill"."""
+    merged, _ = merged_spec(service, docs)
     if merged.get("prefill"):
         return {"decode": merged.get("template") or {}, "prefill": merged["prefill"].get("template") or {}}
-    return {"both": merged.get("template") or {}}
+    pods = {"both": merged.get("template") or {}}
+    if merged.get("worker"):
+        pods["worker"] = merged["worker"]
+    return pods
 
 
 # Finding codes of the LLMInferenceService serving contract (README, finding codes).
@@ -97,9 +137,10 @@ LLM_CONFIG = "LLM001"  # a config named in baseRefs is not in the file: the pods
 LLM_PORT = "LLM002"  # the engine listens elsewhere than where KServe's Service, pool or routing sidecar send traffic
 LLM_VOLUMES = "LLM003"  # a mount naming no volume, a path mounted twice, a volume with two sources
 LLM_GPUS = "LLM004"  # fewer GPUs than the engine's tensor x pipeline parallelism
+LLM_GROUP = "LLM005"  # a multi-node group KServe cannot build, or whose pods' GPUs and DP ranks miss the world size
 # Where KServe sends traffic (workload.go reconcileWorkloadService: 8000; with prefill the decode preset's routing
 # sidecar takes 8000 and forwards to --vllm-port=8001).
-ENGINE_PORT = {"both": 8000, "prefill": 8000, "decode": 8001}
+ENGINE_PORT = {"both": 8000, "prefill": 8000, "decode": 8001, "worker": None}  # workers serve no HTTP (--headless)
 ENGINE_COMMANDS = (["vllm", "serve"],)
 
 
@@ -119,9 +160,50 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
+def _main(pod: dict) -> dict | None:
+    main = next((c for c in pod.get("containers") or [] if c.get("name") == "main"), None)
+    return main if main is not None and list(main.get("command") or [])[:2] in ENGINE_COMMANDS else None
+
+
+def _gpus(container: dict) -> int:
+    return _int(((container.get("resources") or {}).get("limits") or {}).get("amd.com/gpu"), 0)
+
+
+def group_problems(merged: dict, missing_preset: str | None) -> list[tuple[str, str, str]]:
+    """A `worker` group as KServe builds it, against the world size the leader's engine expects: what the SERVE
+    checks do for an InferenceService's head and workers (SERVE004), on the LeaderWorkerSet instead."""
+    if not merged.get("worker") or merged.get("prefill"):
+        return []
+    where = "spec.parallelism"
+    if missing_preset:
+        return [(LLM_GROUP, where, f"a `worker` without data parallelism makes KServe v0.20 look for its preset "
+                 f"{missing_preset!r}, which it does not ship: the service stays at ConfigNotFound; set "
+                 "parallelism.data and dataLocal (data-parallel groups) or serve the model as an InferenceService")]
+    size = group_size(merged.get("parallelism"))
+    leader, worker = _main(merged.get("template") or {}), _main(merged["worker"])
+    if leader is None or worker is None:
+        return []  # KServe's own launcher, or no engine aimgen knows: nothing to count
+    head = [str(a) for a in leader.get("args") or []]
+    tp = _int(_flag(head, "--tensor-parallel-size"), 1)
+    ranks = tp * _int(_flag(head, "--pipeline-parallel-size"), 1) * _int(_flag(head, "--data-parallel-size"), 1)
+    gpus = _gpus(leader) + (size - 1) * _gpus(worker)
+    out = []
+    shape = f"the engine runs {ranks} rank(s), the group of {size} pod(s) (a leader and {size - 1} worker(s))"
+    if ranks != gpus:
+        out.append((LLM_GROUP, where, f"{shape} gets {gpus} amd.com/gpu: size the group (data / dataLocal pods) "
+                    f"and each pod's GPUs to {ranks} in all"))
+    dp = _int(_flag(head, "--data-parallel-size"), 1)
+    local = [_int(_flag([str(a) for a in c.get("args") or []], "--data-parallel-size-local"), dp)
+             for c in (leader, worker)]
+    if dp > 1 and local[0] + (size - 1) * local[1] != dp:
+        out.append((LLM_GROUP, where, f"DP{dp}, but the leader runs {local[0]} and each of the {size - 1} "
+                    f"worker(s) {local[1]} rank(s) (--data-parallel-size-local): make them add up to {dp}"))
+    return out
+
+
 def pod_problems(role: str, pod: dict) -> list[tuple[str, str, str]]:
     """(code, path, message) for one engine pod as KServe would build it."""
-    where = "spec.prefill.template" if role == "prefill" else "spec.template"
+    where = {"prefill": "spec.prefill.template", "worker": "spec.worker"}.get(role, "spec.template")
     out = []
     volumes = {v.get("name"): v for v in pod.get("volumes") or []}
     for name, v in volumes.items():
@@ -136,16 +218,16 @@ def pod_problems(role: str, pod: dict) -> list[tuple[str, str, str]]:
             if m.get("name") not in volumes:
                 out.append((LLM_VOLUMES, f"{where}.containers[{c.get('name')}]",
                             f"mounts volume {m.get('name')!r}, which the pod does not have"))
-    main = next((c for c in pod.get("containers") or [] if c.get("name") == "main"), None)
-    if main is None or list(main.get("command") or [])[:2] not in ENGINE_COMMANDS:
+    main = _main(pod)
+    if main is None:
         return out  # KServe's own launcher, or no engine aimgen knows: nothing more to read from the argv
     args = [str(a) for a in main.get("args") or []]
     port, want = _flag(args, "--port"), ENGINE_PORT[role]
-    if _int(port, 8000) != want:
+    if want is not None and _int(port, 8000) != want:
         out.append((LLM_PORT, f"{where}.containers[main].args", f"the engine listens on {port or 8000}, but KServe "
                     f"sends {role} traffic to {want}: use --port={want}"))
     parallel = _int(_flag(args, "--tensor-parallel-size"), 1) * _int(_flag(args, "--pipeline-parallel-size"), 1)
-    gpus = _int(((main.get("resources") or {}).get("limits") or {}).get("amd.com/gpu"), 0)
+    gpus = _gpus(main)
     if gpus < parallel:
         out.append((LLM_GPUS, f"{where}.containers[main].resources", f"the engine runs {parallel} ranks "
                     f"(tensor x pipeline parallel) on {gpus} amd.com/gpu: request {parallel}"))
@@ -172,6 +254,8 @@ def llmisvc_findings(docs: list[dict], source: str) -> list:
             for role, pod in workload_pods(doc, docs).items():
                 out += [Finding(ERROR, code, source, f"{label} {path}", message)
                         for code, path, message in pod_problems(role, pod)]
+            out += [Finding(ERROR, code, source, f"{label} {path}", message)
+                    for code, path, message in group_problems(*merged_spec(doc, docs))]
         except (AttributeError, KeyError, TypeError, ValueError, IndexError):
             continue  # a manifest of the wrong shape: the schema findings already say what is wrong with it
     return out

@@ -12,7 +12,8 @@ what the engine will actually do. Schema validity is documents.py's job; this is
            NetworkPolicies let in, a route misses the predictor Service's port, or /metrics is scraped from an
            engine that does not serve it
   SERVE004 TP x PP x DP is not the number of GPUs the pod group gets
-  SERVE005 the engine does not look for the model where the init container or prefetch Job writes it
+  SERVE005 the engine does not look for the model where the init container or prefetch Job writes it, or loads a
+           folder no volume holds (storageUri: KServe's mount, download or model car at /mnt/models)
   SERVE006 /dev/shm is not a memory-backed emptyDir sized for the GPUs, or the memory limit does not cover it
   SERVE007 the context (max-model-len) exceeds the model or does not fit the GPUs (the planner's arithmetic)
   SERVE008 the precision does not run on the GPU family the pod is pinned to
@@ -20,6 +21,10 @@ what the engine will actually do. Schema validity is documents.py's job; this is
            does not export
   SERVE010 the image's engine version has no snapshot: its args were checked against another version
   SERVE011 the engine's parser would reject the args
+  SERVE012 a compile/JIT cache dir of the engine (the runtime's compile_caches: VLLM_CACHE_ROOT, TRITON_CACHE_DIR,
+           TORCHINDUCTOR_CACHE_DIR, AITER_JIT_DIR, SGLANG_CACHE_DIR) is read-only (error), or off the cache volume, or
+           not keyed by the image and GPU architecture (warning: every start recompiles, or a build loads kernels
+           another build compiled)
 
 What this cannot prove (README, docs/runtimes.md): that kernels exist for the model on the GPU, that the GPU
 memory arithmetic is exact, that the node has the GPUs, that the Hub serves the files. It is not a GPU.
@@ -47,6 +52,7 @@ PRECISION = "SERVE008"
 NAME = "SERVE009"
 VERSION = "SERVE010"
 ARGS = "SERVE011"
+COMPILE = "SERVE012"
 
 MODEL_ARGS = "spec.predictor.model.args"
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
@@ -334,14 +340,20 @@ def engine_hub_dir(env: dict[str, str], download_dir: str | None) -> str:
     return posixpath.join(home, "hub")
 
 
-def _on_volume(pod_spec: dict, container: dict, path: str) -> tuple[tuple, str] | None:
-    """(the volume's identity, the path inside it) for a path in a container, None when no volume holds it."""
+def _mount_of(container: dict, path: str) -> dict | None:
+    """The container's mount that holds `path` (the deepest), None when none does."""
     best = None
     for mount in container.get("volumeMounts") or ():
         root = mount.get("mountPath", "").rstrip("/") or "/"
-        if path == root or path.startswith(root.rstrip("/") + "/"):
-            if best is None or len(root) > len(best.get("mountPath", "")):
-                best = mount
+        if (path == root or path.startswith(root.rstrip("/") + "/")) and \
+                (best is None or len(root) > len(best.get("mountPath", ""))):
+            best = mount
+    return best
+
+
+def _on_volume(pod_spec: dict, container: dict, path: str) -> tuple[tuple, str] | None:
+    """(the volume's identity, the path inside it) for a path in a container, None when no volume holds it."""
+    best = _mount_of(container, path)
     if best is None:
         return None
     volume = next((v for v in pod_spec.get("volumes") or () if v.get("name") == best.get("name")), {})
@@ -391,9 +403,46 @@ def _writers(s: Served) -> list[Writer]:
     return found
 
 
+def check_local_model(s: Served, path: str) -> list[Finding]:
+    """An engine given a folder (a --model-source at /mnt/models) must find a volume there: a claim, the storage
+    initializer's download or the model car KServe adds for storageUri (kserve_pod.inject_storage)."""
+    if _on_volume(s.pod["spec"], s.container, path) is not None:
+        return _local_cache(s)
+    return [s.finding(ERROR, CACHE, MODEL_ARGS,
+                      f"{s.engine} loads the folder {path}, but no volume of the pod holds it: the image has no "
+                      "weights there; set spec.predictor.model.storageUri (pvc://, s3://, oci://) so KServe provides "
+                      "them at /mnt/models, or mount a volume holding the model at that path")]
+
+
+def _matches(cached: str, uri: str) -> bool:
+    """v1alpha1.MatchStorageURI: the same URI, or a sub-folder of it."""
+    cached, uri = cached.rstrip("/"), uri.rstrip("/")
+    return uri == cached or uri.startswith(cached + "/")
+
+
+def _local_cache(s: Served) -> list[Finding]:
+    """An InferenceService that names a node group (serving.kserve.io/nodegroup) beside LocalModelCaches in the same
+    input must match one of them (inference_service_defaults.go setLocalModelLabel: sourceModelUri and nodeGroups),
+    or KServe downloads the model into every pod instead of mounting the node's copy."""
+    group = ((s.isvc.get("metadata") or {}).get("annotations") or {}).get("serving.kserve.io/nodegroup")
+    uri = ((s.isvc["spec"].get("predictor") or {}).get("model") or {}).get("storageUri") or ""
+    caches = [d for _, d in s.docs if d.get("kind") == "LocalModelCache" and isinstance(d.get("spec"), dict)]
+    if not group or not caches:
+        return []
+    if any(_matches(str(c["spec"].get("sourceModelUri", "")), uri) and group in (c["spec"].get("nodeGroups") or ())
+           for c in caches):
+        return []
+    return [s.finding(WARNING, CACHE, "metadata.annotations[serving.kserve.io/nodegroup]",
+                      f"no LocalModelCache of this input caches {uri} on node group {group}: KServe would download "
+                      "the model into every pod instead of mounting the node's copy; give the LocalModelCache "
+                      "that storageUri as sourceModelUri and this node group in nodeGroups")]
+
+
 def check_cache(s: Served) -> list[Finding]:
     env = _env(s.container)
     model = s.cmd.model
+    if model.startswith("/"):
+        return check_local_model(s, model)
     revision = s.cmd.role("revision") or "main"
     hub = engine_hub_dir(env, s.cmd.get("--download-dir"))
     where = _on_volume(s.pod["spec"], s.container, hub)
@@ -426,6 +475,50 @@ def check_cache(s: Served) -> list[Finding]:
                           "HF_HUB_OFFLINE is not 1: the engine will still ask the Hub at start-up (set it to 1 to "
                           "load only what the prefetch wrote)")]
     return []
+
+
+def check_compile_caches(s: Served) -> list[Finding]:
+    """The engine's compile/JIT caches belong on the writable cache claim, in a folder of this image and GPU
+    architecture (aimgen.cache.plan.compile_cache_env): a read-only folder fails the first compile, a pod-local one
+    recompiles at every start, a shared one hands one build's kernels to another."""
+    from aimgen.cache.plan import compile_cache_key
+
+    caches = s.cmd.runtime.compile_caches
+    env = _env(s.container)
+    volumes = {v.get("name"): v for v in s.pod["spec"].get("volumes") or ()}
+    claims = [m for m in s.container.get("volumeMounts") or ()
+              if "persistentVolumeClaim" in volumes.get(m.get("name"), {}) and not m.get("readOnly")]
+    read_only_root = (s.container.get("securityContext") or {}).get("readOnlyRootFilesystem") is True
+    gfx = {g.gfx for g in pinned_gpus(s.pod["spec"])}
+    key = compile_cache_key(str(s.container.get("image") or ""))
+    out = []
+    for name in sorted(caches):
+        path = env.get(name)
+        where = f"spec.predictor.model.env[{name}]"
+        if path is None:
+            if claims:
+                out.append(s.finding(WARNING, COMPILE, "spec.predictor.model.env",
+                                     f"{name} is not set: {s.engine} compiles into its default under HOME, lost with "
+                                     f"the pod, so every start recompiles; point it at the cache claim (mounted at "
+                                     f"{claims[0].get('mountPath')}) as `aimgen render` does"))
+            continue
+        mount = _mount_of(s.container, path)
+        if (mount is None and read_only_root) or (mount is not None and mount.get("readOnly")):
+            what = f"volume {mount.get('name')} is mounted read-only" if mount else "the root filesystem is read-only"
+            out.append(s.finding(ERROR, COMPILE, where,
+                                 f"{name}={path}, but {what}: {s.engine}'s first compile would fail to write; point "
+                                 "it at a writable folder of the cache claim"))
+        elif claims and (mount is None or mount not in claims):
+            out.append(s.finding(WARNING, COMPILE, where,
+                                 f"{name}={path} is off the cache claim (mounted at {claims[0].get('mountPath')}): "
+                                 "the compiled kernels are lost with the pod and every start recompiles"))
+        elif mount in claims and (key not in path or (len(gfx) == 1 and f"/{next(iter(gfx))}/" not in f"{path}/")):
+            out.append(s.finding(WARNING, COMPILE, where,
+                                 f"{name}={path} is not keyed by the image ({key}) and GPU architecture "
+                                 f"({', '.join(sorted(gfx)) or 'unpinned'}): another build or GPU would load kernels "
+                                 "compiled for this one; use <cache>/compile/<image key>/<gfx>/ as `aimgen render` "
+                                 "does"))
+    return out
 
 
 def required_shm(gpus: int) -> str:
@@ -597,5 +690,5 @@ def check_names(s: Served) -> list[Finding]:
 
 
 CHECKS = (check_host, check_ports, check_world_size, check_cache, check_shm, check_precision, check_context,
-          check_names)
+          check_names, check_compile_caches)
 
