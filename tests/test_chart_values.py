@@ -214,6 +214,7 @@ CHANGES = {
     "cache.prefetchJob": (BASE, False, True),
     "cache.image": (BASE, "", "registry.example.com/aimgen:0.1.0"),
     "imageDigests": (BASE, {}, {"docker.io/vllm/vllm-openai-rocm": "sha256:" + "a" * 64}),
+    "storageSecret": (BASE, "", "minio-creds"),
     "localModelCache.enabled": (LOCAL_MODEL, True, False),
     "localModelCache.hostPath": (LOCAL_MODEL, "/mnt/nvme/models", "/var/lib/models"),
     "localModelCache.storageClass": (LOCAL_MODEL, "local-storage", "nvme"),

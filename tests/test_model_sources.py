@@ -76,6 +76,14 @@ def test_a_bucket_is_downloaded_by_kserves_storage_initializer_which_may_go_out(
     assert serve_errors(docs) == []
 
 
+def test_a_private_bucket_names_its_secret_for_kserves_credential_builder():
+    docs = rendered(*QWEN, "--model-source", "s3://llm-weights/qwen3-8b", "--storage-secret", "minio-creds")
+    isvc = kind(docs, "InferenceService")[0]
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/storageSecretName"] == "minio-creds"
+    [pod] = pods(docs)
+    assert pod["metadata"]["annotations"]["serving.kserve.io/storageSecretName"] == "minio-creds"  # where KServe reads it
+
+
 def test_a_model_car_is_linked_from_its_sidecar():
     docs = rendered(*QWEN, "--model-source", "oci://registry.example.com/models/qwen3-8b:1.0")
     [pod] = pods(docs)
@@ -112,6 +120,8 @@ def test_a_folder_without_a_storage_uri_is_a_serve005_error():
     ((*QWEN, "--model-source", "pvc://m/q", "--api", "llmisvc"), 2, "not rendered yet"),
     (("Qwen/Qwen3-8B", "Qwen/Qwen3-32B", "--gpu", "mi300x", "--model-source", "pvc://m/q"), 2, "exactly one MODEL"),
     ((*POOL_405B, "--model-source", "s3://llm-weights/llama"), 3, "only a pvc:// or oci:// storage URI"),
+    ((*QWEN, "--model-source", "pvc://m/q", "--storage-secret", "creds"), 2, "goes with --model-source s3://"),
+    ((*QWEN, "--model-source", "s3://llm-weights/q", "--storage-secret", "Bad_Name"), 2, "--storage-secret 'Bad_Name'"),
 ])
 def test_what_cannot_serve_is_refused_with_what_would(cli, args, code, fragment):
     got, _, err = cli("render", *args)

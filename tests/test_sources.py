@@ -41,3 +41,13 @@ def test_ports_out_are_the_mirrors_and_443_for_redirects():
     assert hub_port("http://m") == 80 and hub_egress_ports("http://m") == [80, 443]
     assert hub_egress_ports("https://m:8443/x") == [443, 8443]
     assert hub_port("http://[fd00::1]") == 80 and hub_port("http://[fd00::1]:81") == 81
+
+
+def test_explain_takes_the_same_source_options(cli):
+    code, _, err = cli("explain", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--hf-endpoint", "ftp://mirror")
+    assert code == 2 and "--hf-endpoint 'ftp://mirror'" in err
+    code, out, err = cli("explain", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--model-source", "pvc://models/qwen3",
+                         "--hf-endpoint", "https://hf-mirror.internal", "--json")
+    assert code == 0, err
+    code, _, err = cli("explain", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--model-source", "gs://b/x")
+    assert code == 2 and "expected pvc://CLAIM[/PATH]" in err

@@ -66,6 +66,7 @@ class Options:
     hf_token_secret: str | None = None  # "name" or "name:key"
     hf_endpoint: str | None = None  # a Hub mirror, checked by aimgen.sources.hub_endpoint
     model_source: ModelSource | None = None  # weights KServe mounts or downloads (storageUri); None: the Hub
+    storage_secret: str | None = None  # Secret KServe's storage initializer reads a bucket's credentials from
     local_model_cache: str | None = None  # host folder: cache each model on the AMD nodes' disks (LocalModelCache)
     monitoring: bool = False
     autoscale: tuple[int, int] | None = None
@@ -401,6 +402,11 @@ def _check_source(options: Options, models: int) -> None:
     """--model-source combinations that cannot serve, refused (exit 2) with what would."""
     if options.local_model_cache:
         _check_local_model(options)
+    if options.storage_secret and (not options.model_source or options.model_source.scheme != "s3"
+                                   or options.local_model_cache):
+        raise UsageError(f"--storage-secret {options.storage_secret} holds a bucket's credentials for KServe's "
+                         "storage initializer: it goes with --model-source s3://BUCKET/PATH (without "
+                         "--local-model-cache, whose jobs take credentials from the LocalModelCache)")
     if not options.model_source:
         return
     uri = options.model_source.uri
@@ -542,6 +548,7 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         hf_token_secret=_token_secret(options.hf_token_secret),
         hf_endpoint=options.hf_endpoint or "",
         local_model=_local_model(options, release, services, placement),
+        storage_secret=options.storage_secret or "",
         service_account=dns_label(f"{release}-serving"),
         monitoring=MonitoringSpec(enabled=options.monitoring, startup_grace_minutes=startup_grace_minutes(services)),
         autoscaling=autoscaling,

@@ -213,6 +213,7 @@ class DeploymentSpec:
     placement: Placement = field(default_factory=Placement)
     hf_token_secret: tuple[str, str] | None = None  # (secret name, key)
     local_model: LocalModelSpec | None = None  # KServe LocalModelCache on the nodes' disks
+    storage_secret: str = ""  # Secret with a bucket's credentials for KServe's storage initializer (s3://)
     hf_endpoint: str = ""  # a Hub mirror (HF_ENDPOINT) for every container that talks to the Hub; "": huggingface.co
     service_account: str = ""
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)

@@ -73,6 +73,7 @@ class RenderArgs:
     hf_token_secret: str | None = None
     hf_endpoint: str | None = None
     model_source: str | None = None
+    storage_secret: str | None = None
     local_model_cache: str | None = None
     monitoring: bool = False
     autoscale: str | None = None
@@ -95,6 +96,7 @@ def _check_api_values(a: RenderArgs) -> None:
         ("--ingress-class", a.ingress_class, apirules.dns1123_subdomain),
         ("--tls-secret", a.tls_secret, apirules.dns1123_subdomain),
         ("--existing-claim", a.existing_claim, apirules.dns1123_subdomain),
+        ("--storage-secret", a.storage_secret, apirules.dns1123_subdomain),
         ("--cache-size", a.cache_size, lambda v: apirules.quantity(v, positive=True)),
         *(("--allow-namespace", ns, apirules.dns1123_label) for ns in a.allow_namespace or ()),
     ]
@@ -133,7 +135,8 @@ def _compose(a: RenderArgs):
         name=name, namespace=namespace, cluster_runtime=a.cluster_runtime, prefetch_job=a.prefetch_job,
         init_container=a.init_container, cache_enabled=a.cache, existing_claim=a.existing_claim,
         cache_image=a.cache_image, cache_size=a.cache_size, hf_token_secret=a.hf_token_secret,
-        hf_endpoint=endpoint, model_source=source, local_model_cache=local_cache_path(a.local_model_cache),
+        hf_endpoint=endpoint, model_source=source, storage_secret=a.storage_secret,
+        local_model_cache=local_cache_path(a.local_model_cache),
         monitoring=a.monitoring, autoscale=_autoscale(a.autoscale), ingress_host=a.ingress_host,
         ingress_class=a.ingress_class, tls_secret=a.tls_secret, gateway=_gateway(a.gateway),
         allowed_namespaces=tuple(a.allow_namespace or ()), api=a.api, router=a.router,
@@ -179,6 +182,7 @@ def render_cmd(
     hf_token_secret: Annotated[Optional[str], typer.Option("--hf-token-secret", help="Existing Secret NAME[:KEY] holding a Hugging Face token (never a token value).")] = None,
     hf_endpoint: o.HfEndpoint = None,
     model_source: o.ModelSource = None,
+    storage_secret: Annotated[Optional[str], typer.Option("--storage-secret", metavar="NAME", help="Existing Secret with the bucket's credentials (and KServe's s3-endpoint annotations) for an s3:// --model-source.")] = None,
     local_model_cache: Annotated[Optional[str], typer.Option("--local-model-cache", metavar="HOST_PATH", help="Cache each model on the AMD nodes' own disks at HOST_PATH with KServe's LocalModelCache + LocalModelNodeGroup (needs KServe's localmodel controller; docs/cache.md).")] = None,
     monitoring: Annotated[bool, typer.Option("--monitoring", help="Add a PodMonitor, the Grafana dashboard ConfigMap and a PrometheusRule (docs/observability.md).")] = False,
     autoscale: Annotated[Optional[str], typer.Option("--autoscale", help="MIN:MAX replicas, scaled by KServe through KEDA on vLLM queue and KV-cache usage (MIN 0: scale to zero).")] = None,
@@ -203,7 +207,7 @@ def render_cmd(
         prefetch_job=prefetch_job, init_container=init_container, cache=cache, existing_claim=existing_claim,
         cache_image=cache_image, cache_size=cache_size,
         hf_token_secret=hf_token_secret, hf_endpoint=hf_endpoint, model_source=model_source,
-        local_model_cache=local_model_cache, monitoring=monitoring, autoscale=autoscale, ingress_host=ingress_host,
+        storage_secret=storage_secret, local_model_cache=local_model_cache, monitoring=monitoring, autoscale=autoscale, ingress_host=ingress_host,
         ingress_class=ingress_class, tls_secret=tls_secret, gateway=gateway, allow_namespace=allow_namespace,
         engine_arg=engine_arg, env=env,
     ))

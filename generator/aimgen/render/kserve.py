@@ -30,6 +30,7 @@ from aimgen.sources import hub_egress_ports
 from aimgen.spec import DeploymentSpec, RuntimeSpec, ServingSpec
 
 MODEL_FORMAT = "huggingface"
+STORAGE_SECRET_ANNOTATION = "serving.kserve.io/storageSecretName"
 CACHE_VOLUME = "model-cache"
 SHM_VOLUME = "dshm"
 TMP_VOLUME = "tmp"
@@ -250,6 +251,9 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
         "prometheus.io/path": rt.metrics_path,
         **autoscaling.isvc_annotations(spec),
         **localmodel.isvc_annotations(spec),
+        # KServe's credential builder mounts this Secret (and its s3-endpoint annotations) into the storage
+        # initializer (pkg/credentials: storageSecretNameAnnotation of the default inferenceservice-config)
+        **({STORAGE_SECRET_ANNOTATION: spec.storage_secret} if spec.storage_secret else {}),
     }
     model = {
         "modelFormat": {"name": MODEL_FORMAT},

@@ -199,6 +199,7 @@ def to_values(spec: DeploymentSpec, table: dict | None) -> dict:
             "image": c.image,
         },
         "localModelCache": local_model_values(spec),
+        "storageSecret": spec.storage_secret,
         "huggingface": {
             "endpoint": spec.hf_endpoint,
             "tokenSecret": {
