@@ -30,7 +30,7 @@ from aimgen.names import dns_label, model_name, runtime_name
 from aimgen.planning.engine import multinode_env
 from aimgen.parallel import from_flags
 from aimgen.select import Request, Selection, select
-from aimgen.sources import ModelSource, hf_uri
+from aimgen.sources import ModelSource, check_sources, hf_uri, local_model
 from aimgen.sizing import cache_gib, shm_size, startup_failure_threshold, startup_grace_minutes
 from aimgen.spec import (
     AutoscalingSpec,
@@ -38,7 +38,6 @@ from aimgen.spec import (
     DeploymentSpec,
     DisaggregationSpec,
     ExposureSpec,
-    LocalModelSpec,
     MonitoringSpec,
     Placement,
     Probes,
@@ -398,55 +397,6 @@ def _token_secret(value: str | None) -> tuple[str, str] | None:
     return (name, key or "token")
 
 
-def _check_source(options: Options, models: int) -> None:
-    """--model-source combinations that cannot serve, refused (exit 2) with what would."""
-    if options.local_model_cache:
-        _check_local_model(options)
-    if options.storage_secret and (not options.model_source or options.model_source.scheme != "s3"
-                                   or options.local_model_cache):
-        raise UsageError(f"--storage-secret {options.storage_secret} holds a bucket's credentials for KServe's "
-                         "storage initializer: it goes with --model-source s3://BUCKET/PATH (without "
-                         "--local-model-cache, whose jobs take credentials from the LocalModelCache)")
-    if not options.model_source:
-        return
-    uri = options.model_source.uri
-    if models > 1:
-        raise UsageError(f"--model-source {uri} holds one model's weights: give exactly one MODEL with it")
-    if options.api == API_LLMISVC:
-        raise UsageError("--model-source with --api llmisvc is not rendered yet: use --api isvc, or drop "
-                         "--model-source to serve from the Hub through the cache")
-    if options.prefetch_job:
-        raise UsageError(f"--prefetch-job fills the cache from the Hub, but --model-source {uri} already holds the "
-                         "weights: drop one of them")
-
-
-def _local_model(options: Options, release: str, services: list[ServingSpec],
-                 placement: Placement) -> LocalModelSpec | None:
-    """One node group per release (cluster-scoped, so named after its namespace too), room for all its models."""
-    if not options.local_model_cache:
-        return None
-    if not placement.device_ids and not placement.node_selector:
-        raise UsageError("--local-model-cache: the node group's local volume must be pinned to the AMD nodes, but "
-                         "the node pool selects them by neither device id nor label; set matchDeviceIds or "
-                         "nodeSelector in the node pool")
-    return LocalModelSpec(node_group=dns_label(f"{options.namespace}-{release}"),
-                          host_path=options.local_model_cache,
-                          storage_limit=f"{sum(cache_gib(s.cache_bytes) for s in services)}Gi")
-
-
-def _check_local_model(options: Options) -> None:
-    """--local-model-cache combinations that cannot serve, refused (exit 2) with what would."""
-    source = options.model_source
-    if source and source.scheme != "s3":
-        raise UsageError(f"--local-model-cache copies a model onto the nodes' disks, but --model-source {source.uri} "
-                         "is read where it is (KServe's local model jobs download hf:// and s3://): drop one of them")
-    if options.api == API_LLMISVC:
-        raise UsageError("--local-model-cache with --api llmisvc is not rendered yet: use --api isvc")
-    if options.prefetch_job:
-        raise UsageError("--prefetch-job fills the cache claim, but --local-model-cache has KServe download the "
-                         "model onto each node's disk: drop one of them")
-
-
 def _cache_size(services: list[ServingSpec], source: ModelSource | str | None) -> str:
     """The claim holds the weights (sized to them), or with a --model-source only the compile/JIT caches: the
     smallest claim the cache sizes (cache.plan.MIN_CACHE_BYTES); --cache-size overrides either."""
@@ -464,9 +414,9 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
     _check_llmisvc(options)
     llmisvc = options.api == API_LLMISVC
     port = LLMISVC_PORT if llmisvc else None
-    source = options.model_source
-    _check_source(options, len(requests))
-    local = options.local_model_cache
+    source, local = options.model_source, options.local_model_cache
+    check_sources(source, local, options.storage_secret, models=len(requests), llmisvc=llmisvc,
+                  prefetch_job=options.prefetch_job)
     # Without our cache KServe's storage initializer downloads model.uri (hf://) into /mnt/models for the engine;
     # a --model-source is there too (pvc:// mounted, s3:// downloaded, oci:// linked from the model car).
     model_path = KSERVE_MODEL_PATH if source or local else \
@@ -547,7 +497,7 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         placement=placement,
         hf_token_secret=_token_secret(options.hf_token_secret),
         hf_endpoint=options.hf_endpoint or "",
-        local_model=_local_model(options, release, services, placement),
+        local_model=local_model(local, dns_label(f"{options.namespace}-{release}"), services, placement),
         storage_secret=options.storage_secret or "",
         service_account=dns_label(f"{release}-serving"),
         monitoring=MonitoringSpec(enabled=options.monitoring, startup_grace_minutes=startup_grace_minutes(services)),

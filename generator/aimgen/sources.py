@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from aimgen import secrets
 from aimgen.errors import UsageError
+from aimgen.spec import LocalModelSpec
 
 # An http(s) Hub endpoint: scheme, host (a name or a bracketed IPv6 address), an optional port and path; no
 # user:password@ (a credential belongs in a Secret), no query or fragment (huggingface_hub appends its own paths).
@@ -144,3 +145,49 @@ def local_cache_path(value: str | None, option: str = "--local-model-cache") -> 
         raise UsageError(f"{option} {value!r}: expected an absolute folder on the nodes' local disk, e.g. "
                          "/mnt/nvme/models (letters, digits, '.', '_' and '-'; no '.' or '..' parts)")
     return path
+
+
+# --- combinations, checked once for render, values and explain ------------------------------------------------
+
+
+def check_sources(source: ModelSource | None, local_path: str | None, storage_secret: str | None, *, models: int,
+                  llmisvc: bool, prefetch_job: bool) -> None:
+    """Source options that cannot serve together, refused (exit 2) with what would."""
+    if local_path:
+        if source and source.scheme != "s3":
+            raise UsageError(f"--local-model-cache copies a model onto the nodes' disks, but --model-source "
+                             f"{source.uri} is read where it is (KServe's local model jobs download hf:// and s3://): "
+                             "drop one of them")
+        if llmisvc:
+            raise UsageError("--local-model-cache with --api llmisvc is not rendered yet: use --api isvc")
+        if prefetch_job:
+            raise UsageError("--prefetch-job fills the cache claim, but --local-model-cache has KServe download the "
+                             "model onto each node's disk: drop one of them")
+    if storage_secret and (not source or source.scheme != "s3" or local_path):
+        raise UsageError(f"--storage-secret {storage_secret} holds a bucket's credentials for KServe's storage "
+                         "initializer: it goes with --model-source s3://BUCKET/PATH (without --local-model-cache, "
+                         "whose jobs take credentials from the LocalModelCache)")
+    if not source:
+        return
+    if models > 1:
+        raise UsageError(f"--model-source {source.uri} holds one model's weights: give exactly one MODEL with it")
+    if llmisvc:
+        raise UsageError("--model-source with --api llmisvc is not rendered yet: use --api isvc, or drop "
+                         "--model-source to serve from the Hub through the cache")
+    if prefetch_job:
+        raise UsageError(f"--prefetch-job fills the cache from the Hub, but --model-source {source.uri} already "
+                         "holds the weights: drop one of them")
+
+
+def local_model(host_path: str | None, node_group: str, services, placement) -> LocalModelSpec | None:
+    """One node group per release, room on each node for all its models, pinned where the pool pins its pods."""
+    from aimgen.sizing import cache_gib
+
+    if not host_path:
+        return None
+    if not placement.device_ids and not placement.node_selector:
+        raise UsageError("--local-model-cache: the node group's local volume must be pinned to the AMD nodes, but "
+                         "the node pool selects them by neither device id nor label; set matchDeviceIds or "
+                         "nodeSelector in the node pool")
+    return LocalModelSpec(node_group=node_group, host_path=host_path,
+                          storage_limit=f"{sum(cache_gib(s.cache_bytes) for s in services)}Gi")
