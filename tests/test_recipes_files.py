@@ -11,8 +11,8 @@ import yaml
 from aimgen.catalog.compat import runnable
 from aimgen.catalog.gpus import load_gpus
 from aimgen.catalog.models import load_models
-from aimgen.recipes.lint import (QUICK_REDUCE_ENV, REMOVED_VLLM_ENV, REMOVED_VLLM_FLAGS, RENDERED_FLAGS, check_recipes,
-                                 lint_profile)
+from aimgen.recipes.engine_rules import QUICK_REDUCE_ENV, REMOVED_VLLM_ENV, REMOVED_VLLM_FLAGS, RENDERED_FLAGS
+from aimgen.recipes.lint import check_recipes, lint_profile
 from aimgen.recipes.load import load_all_profiles, load_recipe, profiles_for, recipe_files
 from aimgen.recipes.model import Profile
 

@@ -28,6 +28,7 @@ from aimgen.multinode import (
 )
 from aimgen.names import dns_label, model_name, runtime_name
 from aimgen.planning.engine import multinode_env
+from aimgen.recipes.engine_rules import GROUP_FLAGS
 from aimgen.parallel import from_flags
 from aimgen.select import Request, Selection, select
 from aimgen.sources import ModelSource, check_sources, hf_uri, local_model
@@ -103,9 +104,7 @@ class Decision:
 
 # The split and the group's rendezvous (aimgen.parallel, aimgen.multinode): the pods and the GPUs they ask for are
 # computed from them, so an override would serve a shape nobody sized.
-SHAPE_FLAGS = {"data-parallel-size", "enable-expert-parallel", "data-parallel-size-local", "data-parallel-address",
-               "data-parallel-rpc-port", "data-parallel-start-rank", "distributed-executor-backend", "headless",
-               "master-addr", "master-port", "nnodes", "node-rank"}
+SHAPE_FLAGS = GROUP_FLAGS | {"data-parallel-size", "enable-expert-parallel", "distributed-executor-backend"}
 ROLES = ("served_model_name", "port", "tensor_parallel_size", "pipeline_parallel_size", "revision", "tokenizer_revision")
 
 

@@ -22,6 +22,7 @@ from aimgen.planning.memory import (
     weight_bytes,
     weight_bytes_per_gpu,
 )
+from aimgen.planning.recipe_only import estimated_weight_bytes
 from aimgen.planning.weights import ServedWeights, disk_bytes, resolve_weights
 
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.90
@@ -207,6 +208,25 @@ def _positive(name: str, value, kind=int) -> None:
         raise UsageError(f"{name} must be a positive {'integer' if kind is int else 'number'}, got {value!r}")
 
 
+def recipe_only_fit(model: CatalogModel, precision: str, tp: int, pp: int, max_model_len: int | None,
+                    max_num_seqs: int | None, gpu_memory_utilization: float | None):
+    """A Fit for a recipe profile of a recipe-only model: the experts' shape is taken as published; only the
+    context is checked (against the model's published context length)."""
+    weights = estimated_weight_bytes(model, precision)
+    limit = model.context_length
+    length = max_model_len or limit or 0
+    base = dict(tensor_parallel_size=tp, pipeline_parallel_size=pp, max_model_len=length,
+                max_num_seqs=max_num_seqs or DEFAULT_MAX_NUM_SEQS,
+                gpu_memory_utilization=float(gpu_memory_utilization or DEFAULT_GPU_MEMORY_UTILIZATION),
+                precision=precision, checkpoint=model.checkpoints.get(precision, model.id),
+                weights_bytes=weights, checkpoint_bytes=weights)
+    if limit and length > limit:
+        return Fit(False, f"max_model_len {length} exceeds the model's published context length {limit}", **base)
+    reason = (f"recipe-only model, memory not checked by aimgen ({model.recipe_only}); the expert shape is used as "
+              f"published, weights about {weights / GIB:.0f} GiB")
+    return Fit(True, reason, reasons=(reason,), **base)
+
+
 def fit_check(model: CatalogModel, gpu: Gpu, precision: str, tp: int, pp: int = 1,
               max_model_len: int | None = None, max_num_seqs: int | None = None,
               gpu_memory_utilization: float | None = None, *, kv_cache_dtype: str | None = None,
@@ -216,8 +236,6 @@ def fit_check(model: CatalogModel, gpu: Gpu, precision: str, tp: int, pp: int = 
     _positive("tensor_parallel_size", tp)
     _positive("pipeline_parallel_size", pp)
     if model.recipe_only:
-        from aimgen.planning.recipe_only import recipe_only_fit
-
         return recipe_only_fit(model, precision, tp, pp, max_model_len, max_num_seqs, gpu_memory_utilization)
     arch = arch_from_config(model.config)
     gmu = DEFAULT_GPU_MEMORY_UTILIZATION if gpu_memory_utilization is None else gpu_memory_utilization

@@ -32,7 +32,7 @@ from aimgen.catalog.models import CatalogModel
 from aimgen.constants import METRICS
 from aimgen.findings import ERROR, Finding
 from aimgen.loading import InvalidDocument
-from aimgen.recipes.lint import ENGINE_ENV_PREFIXES
+from aimgen.recipes.engine_rules import ENGINE_ENV_PREFIXES
 from aimgen.recipes.seed_import import _env, _model, _normalise_args, _Report
 
 AIM_REPO = "amd-enterprise-ai/aim-build"

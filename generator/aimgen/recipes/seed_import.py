@@ -34,8 +34,8 @@ from aimgen import secrets
 from aimgen.findings import ERROR, WARNING, Finding, json_path
 from aimgen.loading import InvalidDocument
 from aimgen.yamlio import load_json
-from aimgen.recipes.lint import (ENGINE_ENV_PREFIXES, PP_FLAGS, QUICK_REDUCE_ENV, REMOVED_VLLM_ENV, REMOVED_VLLM_FLAGS,
-                                 SERVER_FLAGS, TP_FLAGS)
+from aimgen.recipes.engine_rules import (ENGINE_ENV_PREFIXES, PP_FLAGS, QUICK_REDUCE_ENV, REMOVED_VLLM_ENV, REMOVED_VLLM_FLAGS,
+                                         SERVER_FLAGS, TP_FLAGS)
 
 MODEL_ID = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]*/[-A-Za-z0-9_.]+$")
 FLAG_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
