@@ -7,6 +7,8 @@ Typical release: Llama-3.1-70B-Instruct on an 8-GPU MI300X pool (mi300x-8gpu nod
 2. `aimgen render` of the same deployment: the CLI as a cold process (with and without validation), and the
    in-process compose + render that the CLI runs.
 3. The zero-config install (`--set model=... --set gpu=...`) on both Helms.
+4. Start-up: CPU time (user + system) of a cold `aimgen render` and of `helm template` of the same deployment,
+   side by side in one run, and their ratio (target: at most 2).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from _timing import best  # noqa: E402
+from _timing import best, best_cpu  # noqa: E402
 sys.path.insert(0, str(ROOT / "tests"))
 
 MODEL = "meta-llama/Llama-3.1-70B-Instruct"
@@ -57,6 +59,10 @@ def main() -> None:
         cli = best(lambda: _run([aimgen, "render", *common, "--no-validate", "-o", str(out)]))
         cli_validate = best(lambda: _run([aimgen, "render", *common, "-o", str(out)]), repeat=3)
         in_process = best(lambda: python_side(case, table), repeat=20)
+        # Start-up cost side by side, measured in the same run: CPU time of a cold process each (issue 12: <= 2x).
+        cpu_cli = best_cpu([aimgen, "render", *common, "--no-validate", "-o", str(out)])
+        cpu_helm = best_cpu([str(helm_binary("helm3")), "template", RELEASE, str(CHART), "-f", str(values),
+                             "--namespace", "llm"])
         zero = {}
         for which in ("helm3", "helm4"):
             binary = str(helm_binary(which))
@@ -67,6 +73,8 @@ def main() -> None:
     print(f"  aimgen render: CLI cold {cli * 1000:.0f} ms (no validation), {cli_validate * 1000:.0f} ms (validated)"
           f"   in-process {in_process * 1000:.1f} ms")
     print(f"  ratio helm3 template / aimgen CLI: {helm['helm3'] / cli:.2f}x   helm4 / aimgen CLI: {helm['helm4'] / cli:.2f}x")
+    print(f"  cold start CPU: aimgen render {cpu_cli * 1000:.0f} ms   helm 3.18 template {cpu_helm * 1000:.0f} ms"
+          f"   ratio {cpu_cli / cpu_helm:.2f}x (target <= 2)")
     print(f"zero-config install (--set model=Qwen/Qwen3-8B --set gpu=mi300x): helm 3.18 {zero['helm3'] * 1000:.0f} ms"
           f"   helm 4.1 {zero['helm4'] * 1000:.0f} ms")
 
