@@ -49,3 +49,8 @@ def default_crd_dirs() -> list[Path]:
     root = shared_dir()
     found = sorted(p for p in root.glob("*/*/crds") if p.is_dir())
     return found
+
+
+def user_cache_dir() -> Path:
+    """aimgen's per-user cache: $XDG_CACHE_HOME/aimgen (default ~/.cache/aimgen)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "aimgen"

@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from functools import lru_cache
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from aimgen import paths
 from aimgen.findings import ERROR, Finding, json_path
 from aimgen.yamlio import line_of
 
+if TYPE_CHECKING:
+    import jsonschema
+
 
 @lru_cache(maxsize=None)
+def _schema_text(name: str) -> str:
+    return (paths.schemas_dir() / f"{name}.schema.json").read_text()
+
+
 def load_schema(name: str) -> dict:
-    path = paths.schemas_dir() / f"{name}.schema.json"
-    return json.loads(path.read_text())
+    return json.loads(_schema_text(name))
+
+
+def _passed_marker(data: Any, schema_name: str):
+    """Where a document that passed this schema is remembered, keyed by both contents: importing jsonschema is
+    most of a cold `aimgen render`'s start-up, and the catalog it checks is the same on every run. Any change to
+    the document or the schema is a new key; a document with findings is never remembered."""
+    try:
+        text = json.dumps(data, sort_keys=True, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    digest = hashlib.sha256(f"{schema_name}\0{_schema_text(schema_name)}\0{text}".encode()).hexdigest()
+    return paths.user_cache_dir() / "schema-passed" / digest[:2] / digest
 
 
 def _unknown_keys(error: jsonschema.ValidationError) -> list[str]:
@@ -43,7 +60,34 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
+def known_valid(data: Any, schema_name: str) -> bool:
+    marker = _passed_marker(data, schema_name)
+    return marker is not None and marker.is_file()
+
+
+def remember_valid(data: Any, schema_name: str) -> None:
+    marker = _passed_marker(data, schema_name)
+    if marker is None:
+        return
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass  # a read-only home only costs the next run the check
+
+
 def check(data: Any, schema_name: str, source: str, lines: dict | None = None, code: str = "SCHEMA") -> list[Finding]:
+    if known_valid(data, schema_name):
+        return []
+    findings = _check(data, schema_name, source, lines, code)
+    if not findings:
+        remember_valid(data, schema_name)
+    return findings
+
+
+def _check(data: Any, schema_name: str, source: str, lines: dict | None, code: str) -> list[Finding]:
+    import jsonschema
+
     schema = load_schema(schema_name)
     validator = jsonschema.Draft202012Validator(schema)
     findings = []

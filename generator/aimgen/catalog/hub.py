@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from aimgen import paths
 from aimgen.catalog.models import MAX_CONFIG_BYTES, CatalogModel, model_from_config_text
 from aimgen.console import console
 from aimgen.errors import EnvironmentProblem, InvalidInput
@@ -42,8 +43,7 @@ class HubMetadata:
 
 
 def metadata_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
-    return Path(base).expanduser() / "aimgen" / "hub-metadata"
+    return paths.user_cache_dir() / "hub-metadata"
 
 
 def metadata_path(model_id: str, revision: str) -> Path:
