@@ -37,10 +37,13 @@ _CHILD = re.compile(r"\{\{\s*ChildName \.ObjectMeta\.Name `([^`]*)`\s*\}\}")
 
 def _fill(node: Any, values: dict[str, str], name: str) -> Any:
     """The presets' Go templates that the router sections use, filled as ReplaceVariables fills them."""
+    def escaped(value: str):
+        return lambda _: json.dumps(value)[1:-1]  # a value as it stands inside a JSON string, never a regex template
+
     text = json.dumps(node)
-    text = _CHILD.sub(lambda m: name + m.group(1), text)
+    text = _CHILD.sub(lambda m: json.dumps(name + json.loads(f'"{m.group(1)}"'))[1:-1], text)
     for expr, value in values.items():
-        text = re.sub(r"\{\{\s*" + re.escape(expr) + r"\s*\}\}", value, text)
+        text = re.sub(r"\{\{\s*" + re.escape(expr) + r"\s*\}\}", escaped(value), text)
     return json.loads(text)
 
 
