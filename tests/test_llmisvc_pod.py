@@ -95,3 +95,56 @@ def test_validate_checks_the_pods_kserve_builds(cli):
     assert not any(code == "LLM003" and "volumes[dshm]" in path for code, path in found)
     without_config = [d for d in docs if d["kind"] != "LLMInferenceServiceConfig"]
     assert ("LLM001", "spec.baseRefs") in _findings(without_config)
+
+
+DP_GROUP = ("deepseek-ai/DeepSeek-R1", "--node-pool", "recipes/node-pools/mi300x-2nodes.yaml", "--gpus", "16",
+            "--metric", "throughput")
+
+
+def _children(cli, *args):
+    from aimgen.validate.llmisvc_children import children
+
+    code, out, err = cli("render", *args, "--api", "llmisvc")
+    assert code == 0, err
+    docs = list(yaml.safe_load_all(out))
+    [svc] = [d for d in docs if d["kind"] == "LLMInferenceService"]
+    return docs, {c["kind"]: c for c in children(svc, docs)}
+
+
+def test_kserve_s_router_objects_are_built_and_valid(cli):
+    """The InferencePool and HTTPRoute KServe creates from `router: {scheduler, route, gateway}`: filled from its
+    presets, parented to the named Gateway, and valid against ../shared's Gateway API and Inference Extension CRDs
+    (the CLI validated them before printing: LLM006)."""
+    docs, made = _children(cli, "Qwen/Qwen3-8B", "--gpu", "mi300x", "--gateway", "gw/infra")
+    assert set(made) == {"InferencePool", "HTTPRoute"}
+    pool, route = made["InferencePool"], made["HTTPRoute"]
+    assert pool["metadata"]["name"] == "qwen3-8b-inference-pool" and pool["spec"]["targetPorts"] == [{"number": 8000}]
+    assert pool["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "qwen3-8b", "kserve.io/component":
+                                                       "workload", "app.kubernetes.io/part-of": "llminferenceservice"}
+    assert route["spec"]["parentRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw",
+                                            "namespace": "infra"}]
+    backends = {b["name"] for rule in route["spec"]["rules"] for b in rule["backendRefs"]}
+    assert backends == {"qwen3-8b-inference-pool", "qwen3-8b-kserve-workload-svc"}
+    assert "{{" not in json.dumps(route)
+    _, none = _children(cli, "Qwen/Qwen3-8B", "--gpu", "mi300x", "--router", "none")
+    assert none == {}  # no router: KServe creates neither
+
+
+def test_kserve_s_leader_worker_set_is_built_and_valid(cli):
+    docs, made = _children(cli, *DP_GROUP)
+    lws = made["LeaderWorkerSet"]["spec"]
+    assert lws["replicas"] == 1 and lws["leaderWorkerTemplate"]["size"] == 2
+    [leader] = [c for c in lws["leaderWorkerTemplate"]["leaderTemplate"]["spec"]["containers"] if c["name"] == "main"]
+    [worker] = [c for c in lws["leaderWorkerTemplate"]["workerTemplate"]["spec"]["containers"] if c["name"] == "main"]
+    assert "--headless" in worker["args"] and "--headless" not in leader["args"]
+
+
+def test_an_object_only_its_own_crd_refuses_is_reported(cli):
+    from aimgen.validate.documents import validate_documents
+
+    code, out, _ = cli("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--api", "llmisvc")
+    docs = list(yaml.safe_load_all(out))
+    [svc] = [d for d in docs if d["kind"] == "LLMInferenceService"]
+    svc["spec"]["model"]["name"] = "m" * 5000  # the route's model header value allows 4096 characters
+    codes = {(f.code, "HTTPRoute" in f.path) for f in validate_documents(docs, source="test")}
+    assert codes == {("LLM006", True)}

@@ -130,7 +130,7 @@ def test_selectors_match_the_pods_kserve_makes(cli):
     assert {p: k["regex"] for p, k in kept.items()} == {8000: "prefill", 8001: "decode"}
     assert kept[8000]["sourceLabels"] == ["__meta_kubernetes_pod_label_llm_d_ai_role"]
     [rule] = _kind(docs, "PrometheusRule")
-    assert "(llama-3-3-70b-instruct)-kserve(-prefill)?-.*" in json.dumps(rule)
+    assert "(llama-3-3-70b-instruct)-kserve(-mn)?(-prefill)?-.*" in json.dumps(rule)
 
 
 def test_prefill_decode_from_the_cited_config(cli):
@@ -230,6 +230,27 @@ def test_multi_node_dp_group_renders_a_leader_worker_set_worker(cli):
     assert group["spec"]["policyTypes"] == ["Ingress"]  # egress stays open: DNS for LWS_LEADER_ADDRESS, the Hub
     assert _selects(serving["spec"]["podSelector"]["matchLabels"], leader_labels)
     assert not _selects(serving["spec"]["podSelector"]["matchLabels"], worker_labels)
+
+
+def test_monitoring_follows_the_leader_worker_set(cli):
+    """KServe names the group's LeaderWorkerSet <name>-kserve-mn (workload_multi_node.go mainLWSName); LWS names
+    the leaders' StatefulSet after it and each group's workers' StatefulSet <lws>-<group>, pods <lws>-<group> and
+    <lws>-<group>-<index>. The alerts see the leaders' StatefulSet; GPU series cover every pod; vLLM series come
+    from the leaders, the only pods the PodMonitor selects."""
+    import re
+
+    docs = _render(cli, *DP_GROUP, "--monitoring")
+    [rule] = _kind(docs, "PrometheusRule")
+    [svc] = _kind(docs, "LLMInferenceService")
+    name = svc["metadata"]["name"]
+    alert = next(r for g in rule["spec"]["groups"] for r in g["rules"] if r["alert"] == "AimEngineNoReplicaAvailable")
+    statefulsets = re.search(r'statefulset=~"([^"]+)"', alert["expr"]).group(1)
+    assert re.fullmatch(statefulsets, f"{name}-kserve-mn") and not re.fullmatch(statefulsets, f"{name}-kserve-mn-0")
+    pods = re.search(r'pod=~"([^"]+)"', json.dumps(rule).replace('\\"', '"')).group(1)
+    assert re.fullmatch(pods, f"{name}-kserve-mn-0") and re.fullmatch(pods, f"{name}-kserve-mn-0-1")
+    [monitor] = _kind(docs, "PodMonitor")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert _selects(selector, _lws_pod_labels(svc, True)) and not _selects(selector, _lws_pod_labels(svc, False))
 
 
 def test_multi_node_group_world_size_is_checked(cli):

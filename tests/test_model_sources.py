@@ -103,6 +103,21 @@ def test_a_multi_node_group_reads_the_claim_on_every_pod():
     assert serve_errors(docs) == []
 
 
+@pytest.mark.parametrize("uri", ["pvc://models/qwen3", "s3://llm-weights/qwen3-8b", "oci://registry.example.com/m/q:1"])
+def test_an_llminferenceservice_takes_the_source_as_its_model_uri(uri):
+    """KServe attaches model.uri at /mnt/models itself (llmisvc/workload_storage.go attachModelArtifacts): its
+    storage initializer stays on, our init container is gone."""
+    docs = rendered(*QWEN, "--api", "llmisvc", "--model-source", uri, "--storage-secret", "creds") \
+        if uri.startswith("s3") else rendered(*QWEN, "--api", "llmisvc", "--model-source", uri)
+    [svc] = kind(docs, "LLMInferenceService")
+    assert svc["spec"]["model"]["uri"] == uri and "storageInitializer" not in svc["spec"]
+    [config] = kind(docs, "LLMInferenceServiceConfig")
+    pod = config["spec"]["template"]
+    assert "/mnt/models" in pod["containers"][0]["args"] and "initContainers" not in pod
+    if uri.startswith("s3"):
+        assert svc["metadata"]["annotations"]["serving.kserve.io/storageSecretName"] == "creds"
+
+
 def test_a_folder_without_a_storage_uri_is_a_serve005_error():
     docs = rendered(*QWEN, "--model-source", "pvc://models/qwen/Qwen3-8B")
     del kind(docs, "InferenceService")[0]["spec"]["predictor"]["model"]["storageUri"]
@@ -117,7 +132,6 @@ def test_a_folder_without_a_storage_uri_is_a_serve005_error():
     ((*QWEN, "--model-source", "s3://key:secret@bucket/x"), 2, "carries a credential"),
     ((*QWEN, "--model-source", "oci://registry.example.com/models/qwen"), 2, "REPOSITORY:TAG"),
     ((*QWEN, "--model-source", "pvc://m/q", "--prefetch-job"), 2, "--prefetch-job fills the cache from the Hub"),
-    ((*QWEN, "--model-source", "pvc://m/q", "--api", "llmisvc"), 2, "not rendered yet"),
     (("Qwen/Qwen3-8B", "Qwen/Qwen3-32B", "--gpu", "mi300x", "--model-source", "pvc://m/q"), 2, "exactly one MODEL"),
     ((*POOL_405B, "--model-source", "s3://llm-weights/llama"), 3, "only a pvc:// or oci:// storage URI"),
     ((*QWEN, "--model-source", "pvc://m/q", "--storage-secret", "creds"), 2, "goes with --model-source s3://"),

@@ -51,3 +51,5 @@ def test_explain_takes_the_same_source_options(cli):
     assert code == 0, err
     code, _, err = cli("explain", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--model-source", "gs://b/x")
     assert code == 2 and "expected pvc://CLAIM[/PATH]" in err
+    code, out, err = cli("explain", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--local-model-cache", "/mnt/nvme")
+    assert code == 0 and "/mnt/models" in out, err  # the engine's args as render writes them

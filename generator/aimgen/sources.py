@@ -171,9 +171,6 @@ def check_sources(source: ModelSource | None, local_path: str | None, storage_se
         return
     if models > 1:
         raise UsageError(f"--model-source {source.uri} holds one model's weights: give exactly one MODEL with it")
-    if llmisvc:
-        raise UsageError("--model-source with --api llmisvc is not rendered yet: use --api isvc, or drop "
-                         "--model-source to serve from the Hub through the cache")
     if prefetch_job:
         raise UsageError(f"--prefetch-job fills the cache from the Hub, but --model-source {source.uri} already "
                          "holds the weights: drop one of them")

@@ -11,8 +11,8 @@ aimgen.observability.template.fill() fills them: each value JSON-escaped, so bot
 {{- $names = append $names $d.name -}}
 {{- end -}}
 {{- $alerts := .Values.monitoring.alerts -}}
-{{- /* KServe's Deployment names by API (render/monitoring.py DEPLOYMENT_SUFFIX) */ -}}
-{{- $suffix := ternary "-kserve(-prefill)?" "-predictor" (eq .Values.api "llmisvc") -}}
+{{- /* KServe's Deployment (or LeaderWorkerSet) names by API (render/monitoring.py DEPLOYMENT_SUFFIX) */ -}}
+{{- $suffix := ternary "-kserve(-mn)?(-prefill)?" "-predictor" (eq .Values.api "llmisvc") -}}
 {{- /* and a multi-node InferenceService's worker Deployment (render/monitoring.py WORKER_SUFFIX) */ -}}
 {{- $workers := ternary "" "(-worker)?" (eq .Values.api "llmisvc") -}}
 {{- $ns := .Release.Namespace -}}

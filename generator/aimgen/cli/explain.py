@@ -28,6 +28,7 @@ def explain_cmd(
     feature: o.Features = None,
     hf_endpoint: o.HfEndpoint = None,
     model_source: o.ModelSource = None,
+    local_model_cache: o.LocalModelCache = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output with stable keys.")] = False,
     engine_arg: o.EngineArgs = None,
     env: o.EnvVars = None,
@@ -36,7 +37,7 @@ def explain_cmd(
     from aimgen.compose import Options, compose
     from aimgen.explain import explain_dict, explain_text
 
-    from aimgen.sources import hub_endpoint, model_source as parse_source
+    from aimgen.sources import hub_endpoint, local_cache_path, model_source as parse_source
 
     o.check_api(api, router, disaggregate)
     source = parse_source(model_source)
@@ -45,6 +46,7 @@ def explain_cmd(
     # The same composition render runs: the API shapes the engine's port, model path and P/D roles.
     _, decisions = compose([(r, None) for r in requests], pool,
                            Options(api=api, router=router, disaggregate=disaggregate, model_source=source,
+                                   local_model_cache=local_cache_path(local_model_cache),
                                    overrides=o.overrides(engine_arg, env)))
     if as_json:
         payload = [explain_dict(d, api, router) for d in decisions]

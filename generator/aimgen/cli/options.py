@@ -26,6 +26,7 @@ Disaggregate = Annotated[bool, typer.Option("--disaggregate", help="llmisvc: spl
 Features = Annotated[Optional[List[str]], typer.Option("--feature", help="Switch on a feature the model's recipe documents: tool-calling | reasoning | spec-decoding (repeatable).")]
 HfEndpoint = Annotated[Optional[str], typer.Option("--hf-endpoint", metavar="URL", help="Hugging Face Hub mirror (http[s]://HOST[:PORT][/PATH], no credentials) for the Hub-id config fetch here and, as HF_ENDPOINT, for every rendered container that talks to the Hub (chart: huggingface.endpoint).")]
 ModelSource = Annotated[Optional[str], typer.Option("--model-source", metavar="URI", help="Weights already somewhere, read through KServe's storageUri at /mnt/models instead of the Hub and the cache: pvc://CLAIM[/PATH] (mounted read-only), s3://BUCKET[/PATH] (KServe's storage initializer), oci://REGISTRY/REPO:TAG (a model car); docs/cache.md.")]
+LocalModelCache = Annotated[Optional[str], typer.Option("--local-model-cache", metavar="HOST_PATH", help="Cache each model on the AMD nodes' own disks at HOST_PATH with KServe's LocalModelCache + LocalModelNodeGroup (needs KServe's localmodel controller; docs/cache.md).")]
 MaxModelLen = Annotated[Optional[int], typer.Option("--max-model-len", min=256, max=2**31 - 1, help="Context length to serve (never above the model's maximum).")]
 
 

@@ -183,7 +183,7 @@ def render_cmd(
     hf_endpoint: o.HfEndpoint = None,
     model_source: o.ModelSource = None,
     storage_secret: Annotated[Optional[str], typer.Option("--storage-secret", metavar="NAME", help="Existing Secret with the bucket's credentials (and KServe's s3-endpoint annotations) for an s3:// --model-source.")] = None,
-    local_model_cache: Annotated[Optional[str], typer.Option("--local-model-cache", metavar="HOST_PATH", help="Cache each model on the AMD nodes' own disks at HOST_PATH with KServe's LocalModelCache + LocalModelNodeGroup (needs KServe's localmodel controller; docs/cache.md).")] = None,
+    local_model_cache: o.LocalModelCache = None,
     monitoring: Annotated[bool, typer.Option("--monitoring", help="Add a PodMonitor, the Grafana dashboard ConfigMap and a PrometheusRule (docs/observability.md).")] = False,
     autoscale: Annotated[Optional[str], typer.Option("--autoscale", help="MIN:MAX replicas, scaled by KServe through KEDA on vLLM queue and KV-cache usage (MIN 0: scale to zero).")] = None,
     ingress_host: Annotated[Optional[str], typer.Option("--ingress-host", help="Expose each model through an Ingress at this host (several models: <name>.<host>).")] = None,

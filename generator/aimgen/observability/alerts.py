@@ -16,6 +16,10 @@ from aimgen.observability import template as t
 
 SEL = t.SELECTOR
 DEPLOY = f'namespace="{t.NAMESPACE}", deployment=~"{t.DEPLOYMENTS}"'
+# A multi-node LLMInferenceService runs as a LeaderWorkerSet, whose leaders are one StatefulSet named after it
+# (<name>-kserve-mn; each group's workers are StatefulSet <name>-kserve-mn-<group>, which the anchored regex leaves
+# out): a leader turns ready only once its group serves.
+STATEFULSET = f'namespace="{t.NAMESPACE}", statefulset=~"{t.DEPLOYMENTS}"'
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,13 @@ ALERTS: tuple[Alert, ...] = (
     Alert(
         "AimEngineNoReplicaAvailable",
         f"(kube_deployment_status_replicas_available{{{DEPLOY}}} == 0) "
-        f"and on (namespace, deployment) (kube_deployment_spec_replicas{{{DEPLOY}}} > 0)",
+        f"and on (namespace, deployment) (kube_deployment_spec_replicas{{{DEPLOY}}} > 0) "
+        f"or (kube_statefulset_status_replicas_ready{{{STATEFULSET}}} == 0) "
+        f"and on (namespace, statefulset) (kube_statefulset_replicas{{{STATEFULSET}}} > 0)",
         t.STARTUP_GRACE, "critical",
-        "{{ $labels.deployment }} has no available replica",
-        "No replica of {{ $labels.namespace }}/{{ $labels.deployment }} has been ready for longer than the "
+        "{{ $labels.deployment }}{{ $labels.statefulset }} has no available replica",
+        "No replica of {{ $labels.namespace }}/{{ $labels.deployment }}{{ $labels.statefulset }} has been ready "
+        "for longer than the "
         "slowest expected model start (download, load, compile): the model is not being served.",
         "1. kubectl -n {{ $labels.namespace }} get pods: Pending means no node has free amd.com/gpu matching "
         "the affinity (check the node pool and the AMD device plugin). 2. Init container still running: the "

@@ -12,10 +12,12 @@ from aimgen import paths
 from aimgen.errors import EnvironmentProblem
 
 PROMETHEUS_BUILTINS = frozenset({"up"})  # synthesized per scrape target by Prometheus
-# kube-state-metrics (docs/metrics/workload/{deployment,pod}-metrics.md): the ones the alerts use.
+# kube-state-metrics (docs/metrics/workload/{deployment,statefulset,pod}-metrics.md): the ones the alerts use.
 KUBE_STATE_METRICS = frozenset({
     "kube_deployment_spec_replicas",
     "kube_deployment_status_replicas_available",
+    "kube_statefulset_replicas",
+    "kube_statefulset_status_replicas_ready",
     "kube_pod_container_status_restarts_total",
     "kube_pod_container_status_last_terminated_reason",
 })

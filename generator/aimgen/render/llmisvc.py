@@ -173,14 +173,15 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
     d = svc.disaggregation
     main = d.decode if d else None
     body: dict = {
-        "model": {"uri": model_uri(svc), "name": svc.model},
+        # a --model-source: KServe attaches it at /mnt/models (llmisvc/workload_storage.go attachModelArtifacts)
+        "model": {"uri": svc.storage_uri or model_uri(svc), "name": svc.model},
         "baseRefs": [{"name": config_name(svc)}],
         "replicas": main.replicas if main else svc.min_replicas,
         "parallelism": parallelism(svc) if not main else {"tensor": main.tensor_parallel_size},
         "labels": pod_labels(spec),
         "annotations": scrape_annotations(rt, main.port if main else rt.port),
     }
-    if spec.cache.enabled:
+    if spec.cache.enabled and not svc.storage_uri:
         # The engine reads the checkpoint from our cache claim (filled by our init container or prefetch Job):
         # KServe's storage initializer would download model.uri a second time into an emptyDir.
         body["storageInitializer"] = {"enabled": False}
@@ -196,6 +197,9 @@ def inference_service(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -
     annotations = {ANN_MODEL: svc.model, ANN_PROFILE: svc.profile_id}
     if d:
         annotations["aim-engine.amd.com/disaggregation"] = d.config_id
+    if spec.storage_secret:
+        # read from the LLMInferenceService's annotations (workload_storage.go attachS3ModelArtifact)
+        annotations[kserve.STORAGE_SECRET_ANNOTATION] = spec.storage_secret
     return {
         "apiVersion": KSERVE_V1ALPHA2,
         "kind": KIND_LLM_INFERENCE_SERVICE,

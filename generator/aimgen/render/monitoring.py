@@ -17,10 +17,12 @@ from aimgen.observability import template as t
 from aimgen.render import k8s, kserve
 from aimgen.spec import DeploymentSpec
 
-# The Deployments KServe makes, by API: RawDeployment InferenceService <isvc>-predictor; LLMInferenceService
+# The workloads KServe makes, by API: RawDeployment InferenceService <isvc>-predictor; LLMInferenceService
 # <name>-kserve and, with prefill/decode, <name>-kserve-prefill (llmisvc workload_single_node.go, mainDeploymentName
-# and prefillDeploymentName). Pods add -<replicaset hash>-<pod hash>.
-DEPLOYMENT_SUFFIX = {"isvc": "-predictor", API_LLMISVC: "-kserve(-prefill)?"}
+# and prefillDeploymentName), or for a multi-node group the LeaderWorkerSet <name>-kserve-mn(-prefill)
+# (workload_multi_node.go mainLWSName, prefillLWSName), whose leader StatefulSet has its name. Pods add
+# -<replicaset hash>-<pod hash>, or -<group>[-<worker index>].
+DEPLOYMENT_SUFFIX = {"isvc": "-predictor", API_LLMISVC: "-kserve(-mn)?(-prefill)?"}
 # A multi-node InferenceService adds its workers' Deployment <isvc>-predictor-worker (constants
 # .PredictorWorkerServiceName), whose pods the pod regex already matches: a group with no available worker serves
 # nothing either.

@@ -181,6 +181,10 @@ def validate_documents(
         findings.append(Finding(ERROR, DOC_UNKNOWN_KIND, source, label, _unknown_kind_message(api_version, kind, crds)))
     from aimgen.validate.llmisvc_pod import llmisvc_findings
 
-    findings += llmisvc_findings([d for d in docs if isinstance(d, dict)], source)
+    from aimgen.validate.llmisvc_children import children_findings
+
+    plain = [d for d in docs if isinstance(d, dict)]
+    findings += llmisvc_findings(plain, source)
+    findings += children_findings(plain, crds, source)
     return findings
 

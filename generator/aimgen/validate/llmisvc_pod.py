@@ -30,6 +30,8 @@ PRESETS = {
     "decode": "config-llm-decode-template.yaml",
     "prefill": "config-llm-prefill-template.yaml",
     "worker-data-parallel": "config-llm-worker-data-parallel.yaml",
+    "scheduler": "config-llm-scheduler.yaml",  # the router's presets (aimgen.validate.llmisvc_children)
+    "route": "config-llm-router-route.yaml",
 }
 PIPELINE_PRESET = "kserve-config-llm-worker-pipeline-parallel"  # named by config_merge.go, shipped by no release
 
@@ -66,7 +68,7 @@ def merge_specs(specs: Iterable[dict]) -> dict:
 
 
 @lru_cache(maxsize=None)
-def _preset_spec(name: str) -> dict:
+def preset_spec(name: str) -> dict:
     import yaml
 
     from aimgen.paths import shared_dir
@@ -117,7 +119,7 @@ def merged_spec(service: dict, docs: Iterable[dict]) -> tuple[dict, str | None]:
         missing = None if data else PIPELINE_PRESET
     else:
         presets = ["template"]
-    return merge_specs([*(_preset_spec(p) for p in presets), *configs, own]), missing
+    return merge_specs([*(preset_spec(p) for p in presets), *configs, own]), missing
 
 
 def workload_pods(service: dict, docs: Iterable[dict]) -> dict[str, dict]:
@@ -234,15 +236,19 @@ def pod_problems(role: str, pod: dict) -> list[tuple[str, str, str]]:
     return out
 
 
+def services(docs: Iterable[dict]) -> Iterable[tuple[dict, str]]:
+    """Every LLMInferenceService among `docs` with a spec to read, and how findings name it."""
+    for doc in docs:
+        if doc.get("kind") == "LLMInferenceService" and isinstance(doc.get("spec"), dict):
+            yield doc, f"LLMInferenceService/{(doc.get('metadata') or {}).get('name', '?')}"
+
+
 def llmisvc_findings(docs: list[dict], source: str) -> list:
     """The serving contract of every LLMInferenceService among `docs`, checked on the pods KServe would build."""
     from aimgen.findings import ERROR, WARNING, Finding
 
     out = []
-    for doc in docs:
-        if doc.get("kind") != "LLMInferenceService" or not isinstance(doc.get("spec"), dict):
-            continue
-        label = f"LLMInferenceService/{(doc.get('metadata') or {}).get('name', '?')}"
+    for doc, label in services(docs):
         try:
             _, missing = named_configs(doc, docs)
             if missing:
