@@ -1,6 +1,6 @@
 """The chart's generated files, compiled from recipes/ and the catalog by `aimgen chart sync`:
 files/zero-config/<model>--<gpu>.json (the recipe profiles of that model on that GPU, and select()'s answer for
-every zero-config install), files/chart.json (their index), the enums of charts/aim-engine/values.schema.json and files/aimgen.pyz.b64 (the aimgen bundle
+every zero-config install), files/chart.json (their index), files/pod.json (the fixed pod pieces), the enums of charts/aim-engine/values.schema.json and files/aimgen.pyz.b64 (the aimgen bundle
 pods run with the engine image's Python, aimgen.podbundle). The chart looks answers up; it never ranks or selects
 (docs/chart.md)."""
 
@@ -24,9 +24,11 @@ from aimgen.observability.chart_files import chart_files as observability_files
 from aimgen.recipes.load import load_all_profiles
 from aimgen.render.values import profile_entry, profile_key
 from aimgen.select import GPU_LADDER, Request, Selection, select
+from aimgen.spec import PodPolicy, Probes
 
 BUNDLE_PATH = ("files", "aimgen.pyz.b64")
 INDEX_PATH = ("files", "chart.json")
+POD_PATH = ("files", "pod.json")  # small: the templates that place a pod piece parse it alone
 ZERO_CONFIG_DIR = ("files", "zero-config")
 SCHEMA_PATH = ("values.schema.json",)
 # The values a zero-config install may pin, in the order of its answer keys ("gpus|precision|backend|metric",
@@ -155,6 +157,31 @@ def refusal(model_id: str, gpu: str, pins: dict, message: str) -> str:
     return f"{model_id} on {gpu}{' with ' + asked if asked else ''}: {message}"
 
 
+def pod_fragments(pod: PodPolicy) -> dict:
+    """The fixed pod pieces as the Python builders build them (aimgen.render.k8s), for the templates to place:
+    security contexts, prefetch resources, sizes, grace, backoff, TTL, and the probes without their per-profile
+    path, port and startup threshold."""
+    from aimgen.render import k8s
+
+    probes = {name: {k: v for k, v in probe.items() if k != "httpGet"}
+              for name, probe in k8s.probes(Probes(), 0).items()}
+    del probes["startupProbe"]["failureThreshold"]  # sized per profile: the entry's startupFailureThreshold
+    return {
+        "podSecurityContext": k8s.pod_security_context(pod),
+        "containerSecurityContext": k8s.container_security_context(read_only_root=False),
+        "readOnlyContainerSecurityContext": k8s.container_security_context(read_only_root=True),
+        "prefetchResources": pod.prefetch_resources,
+        "terminationGracePeriodSeconds": pod.termination_grace_seconds,
+        "tmpSizeLimit": pod.tmp_size,
+        "jobTmpSizeLimit": pod.job_tmp_size,
+        "backoffLimit": pod.job_backoff_limit,
+        "ttlSecondsAfterFinished": pod.job_ttl_seconds,
+        "pdbMaxUnavailable": pod.pdb_max_unavailable,
+        "tokenFileMode": pod.token_file_mode,
+        "probes": probes,
+    }
+
+
 def zero_config_files(table: dict) -> list[tuple[Path, str]]:
     models, gpus = load_models(), load_gpus()
     profiles = table["profiles"]
@@ -246,6 +273,7 @@ def chart_files() -> list[tuple[Path, str]]:
     table = build_table()
     return [
         (index_path(), render_table(build_index())),
+        (paths.chart_dir().joinpath(*POD_PATH), render_table(pod_fragments(PodPolicy()))),
         *zero_config_files(table),
         (schema_path(), render_schema(schema_path().read_text())),
         (paths.chart_dir().joinpath(*BUNDLE_PATH), podbundle.build_b64()),

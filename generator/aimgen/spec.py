@@ -22,6 +22,34 @@ class Probes:
     timeout_seconds: int = 5
 
 
+def _prefetch_resources() -> dict:
+    # `aimgen cache prefetch` streams files: a few cores for hashing, memory for the transfer buffers.
+    return {
+        "requests": {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "1Gi"},
+        "limits": {"cpu": "4", "memory": "4Gi", "ephemeral-storage": "2Gi"},
+    }
+
+
+@dataclass(frozen=True)
+class PodPolicy:
+    """The fixed settings of every pod the release runs, decided here once: the renderers build from it and
+    `aimgen chart sync` ships what they build (files/chart.json "pod"), so no chart template restates them."""
+
+    # A high UID that maps to no user on the node (checkov CKV_K8S_40): a container escape lands on nobody's files.
+    run_as_user: int = 10001
+    # GIDs that own /dev/kfd and /dev/dri/renderD* on common GPU node images (video=44; render=109/110 on
+    # Ubuntu 22.04/24.04). Non-root engines need them to open the devices the device plugin mounts.
+    device_groups: tuple[int, ...] = (44, 109, 110)
+    termination_grace_seconds: int = 120  # in-flight requests finish; the engine drains on SIGTERM
+    tmp_size: str = "20Gi"  # /tmp of a serving pod: HOME and scratch
+    job_tmp_size: str = "2Gi"  # /tmp of a prefetch Job
+    job_backoff_limit: int = 6
+    job_ttl_seconds: int = 86400  # a finished prefetch Job stays a day for its logs
+    pdb_max_unavailable: int = 1  # voluntary evictions take one replica of a model at a time
+    token_file_mode: int = 0o440  # owner root, group fsGroup: readable by the non-root user, by nobody else
+    prefetch_resources: dict = field(default_factory=_prefetch_resources, hash=False, compare=False)
+
+
 @dataclass(frozen=True)
 class RuntimeSpec:
     """One ServingRuntime / ClusterServingRuntime object."""
@@ -219,6 +247,7 @@ class DeploymentSpec:
     monitoring: MonitoringSpec = field(default_factory=MonitoringSpec)
     autoscaling: AutoscalingSpec = field(default_factory=AutoscalingSpec)
     exposure: ExposureSpec = field(default_factory=ExposureSpec)
+    pod: PodPolicy = field(default_factory=PodPolicy)
     explanations: tuple[str, ...] = ()
     api: str = "isvc"  # isvc (InferenceService + ServingRuntime) | llmisvc (LLMInferenceService + its config)
     router: str = "scheduler"  # llmisvc only: scheduler (EPP + InferencePool + HTTPRoute + Gateway) | none

@@ -204,32 +204,27 @@ app.kubernetes.io/component: predictor
 {{- end -}}
 {{- end }}
 
-{{/* Pod security context: render/k8s.py pod_security_context(). */}}
+{{/*
+The fixed pod pieces (security contexts, prefetch resources, sizes, grace, backoff, TTL, PDB, token file mode,
+probe timings) as aimgen's builders build them from the spec's PodPolicy: files/pod.json, written by `aimgen chart
+sync`. Argument: $. Result: JSON.
+*/}}
+{{- define "aim-engine.pod" -}}
+{{- .Files.Get "files/pod.json" -}}
+{{- end }}
+
+{{/* Pod security context (render/k8s.py pod_security_context()). Argument: $. */}}
 {{- define "aim-engine.podSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: 10001
-runAsGroup: 10001
-fsGroup: 10001
-fsGroupChangePolicy: OnRootMismatch
-supplementalGroups: [44, 109, 110]
-seccompProfile:
-  type: RuntimeDefault
+{{- toYaml (include "aim-engine.pod" . | fromJson).podSecurityContext -}}
 {{- end }}
 
 {{/*
-Container security context: render/k8s.py container_security_context(). Argument: readOnlyRootFilesystem.
-ROCm needs no capability back: the device plugin mounts /dev/kfd and /dev/dri, and their groups (video 44,
-render 109/110) are supplementalGroups of the pod; SYS_PTRACE in AMD's docker examples serves profilers only.
+Container security context (render/k8s.py container_security_context()): read-only root where the container
+writes only to its volumes. Argument: dict "ctx" $ "readOnly" BOOL.
 */}}
 {{- define "aim-engine.containerSecurityContext" -}}
-allowPrivilegeEscalation: false
-privileged: false
-readOnlyRootFilesystem: {{ . }}
-runAsNonRoot: true
-capabilities:
-  drop: ["ALL"]
-seccompProfile:
-  type: RuntimeDefault
+{{- $pod := include "aim-engine.pod" .ctx | fromJson -}}
+{{- toYaml (ternary $pod.readOnlyContainerSecurityContext $pod.containerSecurityContext .readOnly) -}}
 {{- end }}
 
 {{/*
@@ -244,7 +239,7 @@ the prefetch containers see it; the engine reads the cache offline.
     items:
       - key: {{ $.Values.huggingface.tokenSecret.key | quote }}
         path: token
-    defaultMode: 288  {{- /* 0440: root-owned, readable through fsGroup by the pod's user only */}}
+    defaultMode: {{ (include "aim-engine.pod" $ | fromJson).tokenFileMode | int }}
 {{- end }}
 {{- end }}
 
@@ -353,14 +348,7 @@ Argument: dict "ctx" $ "profile" ENTRY "env" PREFETCH_ENV.
       value: {{ index $env $k | toString | quote }}
     {{- end }}
   resources:
-    requests:
-      cpu: "1"
-      memory: 2Gi
-      ephemeral-storage: 1Gi
-    limits:
-      cpu: "4"
-      memory: 4Gi
-      ephemeral-storage: 2Gi
+    {{- toYaml (include "aim-engine.pod" .ctx | fromJson).prefetchResources | nindent 4 }}
   volumeMounts:
     - name: model-cache
       mountPath: /models
@@ -373,7 +361,7 @@ Argument: dict "ctx" $ "profile" ENTRY "env" PREFETCH_ENV.
     {{- end }}
     {{- include "aim-engine.bundleMount" .ctx | nindent 4 }}
   securityContext:
-    {{- include "aim-engine.containerSecurityContext" true | nindent 4 }}
+    {{- include "aim-engine.containerSecurityContext" (dict "ctx" .ctx "readOnly" true) | nindent 4 }}
 {{- end }}
 
 {{/*
@@ -457,7 +445,7 @@ One container of the `helm test` Pod. Argument: dict "ctx" $ "name" CONTAINER_NA
       mountPath: /tmp
     {{- include "aim-engine.bundleMount" .ctx | nindent 4 }}
   securityContext:
-    {{- include "aim-engine.containerSecurityContext" true | nindent 4 }}
+    {{- include "aim-engine.containerSecurityContext" (dict "ctx" .ctx "readOnly" true) | nindent 4 }}
 {{- end }}
 
 {{/* Egress to cluster DNS (render/kserve.py DNS_EGRESS): CoreDNS/kube-dns pods carry k8s-app=kube-dns. */}}

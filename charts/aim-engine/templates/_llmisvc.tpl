@@ -70,7 +70,8 @@ securityContext:
 {{- with include "aim-engine.placement" (dict "ctx" $ctx "deviceIds" .d.deviceIds) | trim }}
 {{ . }}
 {{- end }}
-terminationGracePeriodSeconds: 120
+{{- $pod := include "aim-engine.pod" $ctx | fromJson }}
+terminationGracePeriodSeconds: {{ $pod.terminationGracePeriodSeconds | int }}
 {{- if and $ctx.Values.cache.enabled $ctx.Values.cache.initContainer }}
 initContainers:
   {{- include "aim-engine.prefetchContainer" (dict "ctx" $ctx "profile" $p "env" .prefetchEnv) | nindent 2 }}
@@ -87,7 +88,7 @@ volumes:
       sizeLimit: {{ $role.shmSize | quote }}
   - name: tmp
     emptyDir:
-      sizeLimit: 20Gi
+      sizeLimit: {{ $pod.tmpSizeLimit | quote }}
   {{- if and $ctx.Values.cache.enabled $ctx.Values.cache.initContainer }}
   {{- with include "aim-engine.prefetchVolumes" $ctx | trim }}
   {{- . | nindent 2 }}
@@ -133,18 +134,19 @@ containers:
       - name: tmp
         mountPath: /tmp
     {{- range $probe := ternary list (list "startupProbe" "readinessProbe" "livenessProbe") (eq .worker true) }}
+    {{- $fields := deepCopy (index (include "aim-engine.pod" $ctx | fromJson).probes $probe) }}
+    {{- if eq $probe "startupProbe" }}
+    {{- $_ := set $fields "failureThreshold" (int $p.startupFailureThreshold) }}
+    {{- end }}
     {{ $probe }}:
       httpGet:
         path: {{ $rt.healthPath | quote }}
         port: {{ $port }}
         scheme: HTTP
-      periodSeconds: {{ ternary 30 10 (eq $probe "livenessProbe") }}
-      failureThreshold: {{ get (dict "startupProbe" (int $p.startupFailureThreshold) "readinessProbe" 3 "livenessProbe" 5) $probe }}
-      timeoutSeconds: 5
-      successThreshold: 1
+      {{- toYaml $fields | nindent 6 }}
     {{- end }}
     securityContext:
-      {{- include "aim-engine.containerSecurityContext" true | nindent 6 }}
+      {{- include "aim-engine.containerSecurityContext" (dict "ctx" $ctx "readOnly" true) | nindent 6 }}
 {{- end }}
 
 {{/* Prometheus annotations KServe copies onto the pods (render/llmisvc.py scrape_annotations()). Argument: dict "rt" RUNTIME "port" PORT. */}}

@@ -13,7 +13,8 @@ securityContext:
 {{- with include "aim-engine.placement" (dict "ctx" $ "deviceIds" .d.deviceIds) | trim }}
 {{ . }}
 {{- end }}
-terminationGracePeriodSeconds: 120
+{{- $pod := include "aim-engine.pod" $ | fromJson }}
+terminationGracePeriodSeconds: {{ $pod.terminationGracePeriodSeconds | int }}
 {{- if and $.Values.cache.enabled $.Values.cache.initContainer }}
 initContainers:
   {{- include "aim-engine.prefetchContainer" (dict "ctx" $ "profile" $p "env" .resolved.prefetchEnv) | nindent 2 }}
@@ -30,7 +31,7 @@ volumes:
       sizeLimit: {{ $p.shmSize | quote }}
   - name: tmp
     emptyDir:
-      sizeLimit: 20Gi
+      sizeLimit: {{ $pod.tmpSizeLimit | quote }}
   {{- if and $.Values.cache.enabled $.Values.cache.initContainer }}
   {{- with include "aim-engine.prefetchVolumes" $ | trim }}
   {{- . | nindent 2 }}
@@ -84,5 +85,5 @@ volumeMounts:
   - name: tmp
     mountPath: /tmp
 securityContext:
-  {{- include "aim-engine.containerSecurityContext" true | nindent 2 }}
+  {{- include "aim-engine.containerSecurityContext" (dict "ctx" $ "readOnly" true) | nindent 2 }}
 {{- end }}

@@ -14,13 +14,7 @@ from aimgen.constants import (
     LABEL_VERSION,
     PART_OF,
 )
-from aimgen.spec import DeploymentSpec, Placement, Probes
-
-# GIDs that own /dev/kfd and /dev/dri/renderD* on common GPU node images (video=44; render=109/110 on
-# Ubuntu 22.04/24.04). Non-root engines need them to open the devices the device plugin mounts.
-GPU_DEVICE_GROUPS = (44, 109, 110)
-# A high UID that maps to no user on the node (checkov CKV_K8S_40): a container escape lands on nobody's files.
-RUN_AS_USER = 10001
+from aimgen.spec import DeploymentSpec, Placement, PodPolicy, Probes
 
 
 def labels(spec: DeploymentSpec, component: str, name: str | None = None) -> dict:
@@ -50,14 +44,14 @@ def metadata(spec: DeploymentSpec, name: str, component: str, app: str | None = 
     return meta
 
 
-def pod_security_context() -> dict:
+def pod_security_context(pod: PodPolicy) -> dict:
     return {
         "runAsNonRoot": True,
-        "runAsUser": RUN_AS_USER,
-        "runAsGroup": RUN_AS_USER,
-        "fsGroup": RUN_AS_USER,
+        "runAsUser": pod.run_as_user,
+        "runAsGroup": pod.run_as_user,
+        "fsGroup": pod.run_as_user,
         "fsGroupChangePolicy": "OnRootMismatch",
-        "supplementalGroups": list(GPU_DEVICE_GROUPS),
+        "supplementalGroups": list(pod.device_groups),
         "seccompProfile": {"type": "RuntimeDefault"},
     }
 

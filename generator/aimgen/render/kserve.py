@@ -40,12 +40,7 @@ PREFETCH_CONTAINER = "model-prefetch"
 TOKEN_VOLUME = "hf-token"
 TOKEN_DIR = "/var/run/secrets/huggingface"
 TOKEN_FILE = f"{TOKEN_DIR}/token"
-TOKEN_FILE_MODE = 0o440  # owner root, group fsGroup: readable by the non-root user, by nobody else
 BUNDLE_VOLUME = "aimgen-bundle"
-PREFETCH_RESOURCES = {
-    "requests": {"cpu": "1", "memory": "2Gi", "ephemeral-storage": "1Gi"},
-    "limits": {"cpu": "4", "memory": "4Gi", "ephemeral-storage": "2Gi"},
-}
 
 
 def service_account(spec: DeploymentSpec) -> dict:
@@ -138,7 +133,7 @@ def token_volumes(spec: DeploymentSpec) -> list[dict]:
     # Not optional: a Secret that was named but does not exist is a mistake to surface, not to ignore.
     return [{
         "name": TOKEN_VOLUME,
-        "secret": {"secretName": name, "items": [{"key": key, "path": "token"}], "defaultMode": TOKEN_FILE_MODE},
+        "secret": {"secretName": name, "items": [{"key": key, "path": "token"}], "defaultMode": spec.pod.token_file_mode},
     }]
 
 
@@ -188,7 +183,7 @@ def prefetch_container(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) 
         "command": ["aimgen"] if c.image else ["python3", podbundle.ENTRY],
         "args": prefetch_args(svc.checkpoint, svc.revision or "main", c.mount_path, token_file=token_file),
         "env": env,
-        "resources": PREFETCH_RESOURCES,
+        "resources": spec.pod.prefetch_resources,
         "volumeMounts": mounts,
         "securityContext": k8s.container_security_context(read_only_root=True),
     }
@@ -199,7 +194,7 @@ def volumes(spec: DeploymentSpec, shm_size: str) -> list[dict]:
     if spec.cache.enabled:
         vols.append({"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": spec.cache.claim_name}})
     vols.append({"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": shm_size}})
-    vols.append({"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "20Gi"}})
+    vols.append({"name": TMP_VOLUME, "emptyDir": {"sizeLimit": spec.pod.tmp_size}})
     if spec.cache.init_container:
         vols += token_volumes(spec) + bundle_volumes(spec)
     return vols
@@ -294,9 +289,9 @@ def pod_fields(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, shm_size
     fields: dict = {
         "serviceAccountName": spec.service_account,
         "automountServiceAccountToken": False,
-        "securityContext": k8s.pod_security_context(),
+        "securityContext": k8s.pod_security_context(spec.pod),
         **k8s.placement_fields(spec.placement),
-        "terminationGracePeriodSeconds": 120,
+        "terminationGracePeriodSeconds": spec.pod.termination_grace_seconds,
     }
     if spec.cache.init_container:
         # On every pod of a group: each waits for (or fills) the shared cache before its engine reads it.
@@ -363,19 +358,19 @@ def prefetch_job(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> dic
         "metadata": k8s.metadata(spec, f"{svc.name}-prefetch", "prefetch", svc.name,
                                  annotations=image_skips(prefetch_image(spec, rt))),
         "spec": {
-            "backoffLimit": 6,
-            "ttlSecondsAfterFinished": 86400,
+            "backoffLimit": spec.pod.job_backoff_limit,
+            "ttlSecondsAfterFinished": spec.pod.job_ttl_seconds,
             "template": {
                 "metadata": {"labels": k8s.selector_labels(spec, "prefetch", svc.name)},
                 "spec": {
                     "serviceAccountName": spec.service_account,
                     "automountServiceAccountToken": False,
                     "restartPolicy": "OnFailure",
-                    "securityContext": k8s.pod_security_context(),
+                    "securityContext": k8s.pod_security_context(spec.pod),
                     "containers": [prefetch_container(spec, svc, rt)],
                     "volumes": [
                         {"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": spec.cache.claim_name}},
-                        {"name": TMP_VOLUME, "emptyDir": {"sizeLimit": "2Gi"}},
+                        {"name": TMP_VOLUME, "emptyDir": {"sizeLimit": spec.pod.job_tmp_size}},
                         *token_volumes(spec),
                         *bundle_volumes(spec),
                     ],
@@ -505,7 +500,7 @@ def hub_egress_policy(spec: DeploymentSpec) -> dict | None:
 def pod_disruption_budget(spec: DeploymentSpec, svc: ServingSpec) -> dict:
     # One replica at a time; a multi-node group is one replica whose pods all must run (losing the worker stops
     # the head's engine), so none of its pods may be evicted voluntarily: drain by deleting the group.
-    budget = {"minAvailable": svc.nodes} if svc.multinode else {"maxUnavailable": 1}
+    budget = {"minAvailable": svc.nodes} if svc.multinode else {"maxUnavailable": spec.pod.pdb_max_unavailable}
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
