@@ -19,6 +19,7 @@ two at a time.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -420,3 +421,56 @@ def test_two_releases_in_one_namespace_share_no_object(which):
     b = zero_config_side(Case("llama", (("meta-llama/Llama-3.1-8B-Instruct", None, None, None, None, None),),
                               gpu="mi300x", namespace="llm"))
     assert not _objects(a) & _objects(b)
+
+
+# Recipe features (`render --feature`, chart `features:`): on a table profile (looked up, not inline), several
+# models in one release, a multi-node group (the workers get the words too), an LLMInferenceService.
+FEATURE_CASES = [
+    Case("features-table", (("Qwen/Qwen3.6-35B-A3B", None, None, "vllm", "latency", None),), gpu="mi300x",
+         features=("reasoning", "tool-calling")),
+    Case("features-spec-decoding", (("deepseek-ai/DeepSeek-V4-Pro", None, None, "vllm", "latency", None),),
+         gpu="mi355x", features=("spec-decoding",)),
+    Case("features-two-models", (("Qwen/Qwen3.6-35B-A3B", 1, "bf16", "vllm", "latency", "qwen"),
+                                 ("deepseek-ai/DeepSeek-R1", 8, "fp8", "vllm", "latency", "deepseek")),
+         gpu="mi300x", release="mixed", features=("tool-calling", "reasoning")),
+    Case("features-multinode", (("deepseek-ai/DeepSeek-R1", 16, "fp8", "vllm", "throughput", "group"),),
+         node_pool=multinode_pool("mi300x", 2), namespace="llm", features=("reasoning",)),
+    Case("features-llmisvc", (("Qwen/Qwen3.6-35B-A3B", None, None, "vllm", "latency", None),), gpu="mi300x",
+         options=(("api", "llmisvc"),), features=("tool-calling",)),
+]
+
+
+@pytest.mark.parametrize("which", sorted(HELMS))
+def test_features_render_as_aimgen_render_feature(which):
+    expected = check(FEATURE_CASES, which)
+    for case in FEATURE_CASES:
+        for d in expected[case.id].values["deployments"]:
+            assert d["features"] == list(case.features), case.id
+            if case.options == ():
+                assert "profile" not in d, f"{case.id}: a feature switches on words the table holds, not inline"
+        args = [a for doc in expected[case.id].docs for a in json.dumps(doc).split('"') if a.startswith("--")]
+        assert any(a.startswith(("--reasoning-parser", "--tool-call-parser", "--speculative-config")) for a in args)
+    group = next(d for d in expected["features-multinode"].docs if d["kind"] == "InferenceService")
+    assert "--reasoning-parser=deepseek_r1" in group["spec"]["predictor"]["workerSpec"]["containers"][0]["args"]
+
+
+ZERO_CONFIG_FEATURES = [
+    ("Qwen/Qwen3.6-35B-A3B", "mi300x", ("tool-calling", "reasoning", "spec-decoding")),
+    ("deepseek-ai/DeepSeek-V4-Pro", "mi355x", ("reasoning", "tool-calling")),
+    ("openai/gpt-oss-120b", "mi300x", ("tool-calling",)),
+]
+
+
+@pytest.mark.parametrize("which", sorted(HELMS))
+def test_zero_config_features_equal_render_feature(which):
+    """`helm template --set model=M --set gpu=G --set features={...}` equals `aimgen render M --gpu G --feature ...`
+    in the order given."""
+    def run(item):
+        model, gpu, features = item
+        exp = aimgen_side(replace(zero_config_case(model, gpu, {}), features=features))
+        got = helm_side(which, "zc", None, "default",
+                        sets=[f"model={model}", f"gpu={gpu}", "features={" + ",".join(features) + "}"])
+        return model, compare(exp.docs, got)
+
+    differences = {m: diff for m, diff in in_parallel(run, ZERO_CONFIG_FEATURES) if diff}
+    assert not differences, "\n".join(f"{m}: {diff}" for m, diff in differences.items())

@@ -91,7 +91,7 @@ call it once each.
     {{- $name = include "aim-engine.dnsLabel" (dict "text" .Release.Name "max" 45) -}}
   {{- end -}}
   {{- $answer := include "aim-engine.zeroConfig" (dict "ctx" . "table" $table) | fromJson -}}
-  {{- $items = append $items (dict "name" $name "profile" $answer.profile "fallbacks" $answer.fallbacks) -}}
+  {{- $items = append $items (dict "name" $name "profile" $answer.profile "fallbacks" $answer.fallbacks "features" $v.features) -}}
 {{- else if $v.deployments -}}
   {{- $seen := dict -}}
   {{- $files := dict -}}
@@ -116,7 +116,7 @@ call it once each.
         {{- fail (printf "deployments[%d] (%s): the chart has no profile %s; `aimgen values %s --gpu %s` writes the values for it (an inline profile when it is not a recipe's)" $i $d.name $key $d.model $d.gpu) -}}
       {{- end -}}
     {{- end -}}
-    {{- $items = append $items (dict "name" $d.name "profile" $p "fallbacks" ($d.fallbacks | default list)) -}}
+    {{- $items = append $items (dict "name" $d.name "profile" $p "fallbacks" ($d.fallbacks | default list) "features" $d.features) -}}
   {{- end -}}
 {{- else -}}
   {{- fail "nothing to serve: set model and gpu (e.g. --set model=Qwen/Qwen3-8B --set gpu=mi300x) or list deployments (`aimgen values MODEL --gpu GPU` writes them)" -}}
@@ -129,7 +129,8 @@ call it once each.
   {{- $gpu := index $table.gpus $d.profile.gpu | default dict -}}
   {{- $rt := $d.profile.runtime -}}
   {{- $rtName := include "aim-engine.trunc" (printf "%s-%s" $.Release.Name $rt.baseName) -}}
-  {{- $resolved = append $resolved (merge $d (dict "runtimeName" $rtName "deviceIds" ($gpu.deviceIds | default list))) -}}
+  {{- $profile := include "aim-engine.withFeatures" $d | fromJson -}}
+  {{- $resolved = append $resolved (merge (dict "profile" $profile "runtimeName" $rtName "deviceIds" ($gpu.deviceIds | default list)) $d) -}}
 {{- end -}}
 {{- toJson (dict "items" $resolved "cacheEnv" $table.cache.servingEnv "prefetchEnv" $table.cache.prefetchEnv) -}}
 {{- end }}
