@@ -437,6 +437,9 @@ FEATURE_CASES = [
          node_pool=multinode_pool("mi300x", 2), namespace="llm", features=("reasoning",)),
     Case("features-llmisvc", (("Qwen/Qwen3.6-35B-A3B", None, None, "vllm", "latency", None),), gpu="mi300x",
          options=(("api", "llmisvc"),), features=("tool-calling",)),
+    Case("features-llmisvc-multinode", (("deepseek-ai/DeepSeek-R1", 16, "fp8", "vllm", "throughput", "group"),),
+         node_pool=multinode_pool("mi300x", 2), namespace="llm", options=(("api", "llmisvc"),),
+         features=("tool-calling",)),
 ]
 
 
