@@ -149,6 +149,9 @@ def _stub_packages(roots: set[str]) -> None:
 
         def exec_module(self, module):
             module.__path__ = []
+            # transformers >= 5.12 parses the version of every package it finds importable
+            # (is_torchvision_greater_or_equal): the stub gives one no real release has.
+            module.__version__ = "0.0.0+stub"
 
     sys.meta_path.insert(0, _Finder())
 

@@ -176,6 +176,7 @@ class Case:
     namespace: str = "default"
     options: tuple = ()  # extra compose.Options fields as (name, value)
     exposure: tuple = ()  # spec.ExposureSpec fields as (name, value)
+    features: tuple = ()  # recipe features every model switches on (`--feature`)
 
 
 def build_spec(case: Case):
@@ -192,7 +193,7 @@ def build_spec(case: Case):
     for model_id, gpus, precision, backend, metric, name in case.models:
         model = model_from_config(model_id, case.model_config) if case.model_config else get_model(model_id)
         requests.append((Request(model=model, pool=pool, gpus=gpus, precision=precision, backend=backend,
-                                 metric=metric), name))
+                                 metric=metric, features=case.features), name))
     options = Options(name=case.release, namespace=case.namespace, **dict(case.options))
     spec, _ = compose(requests, pool, options)
     if case.exposure:

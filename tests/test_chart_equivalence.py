@@ -19,12 +19,14 @@ two at a time.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
 from aimgen.chart_table import load_table
+from aimgen.errors import AimgenError
 from chart_support import (
     CHART,
     HELMS,
@@ -380,6 +382,78 @@ def test_zero_config_pairs_sample(which):
     check_zero_config(which, random.Random(12).sample(installs, 160))
 
 
+@pytest.mark.parametrize("which", sorted(HELMS))
+def test_zero_config_llmisvc_installs_render_what_aimgen_render_renders(which):
+    """`helm template zc --set model=M --set gpu=G [--set PIN=V] --set api=llmisvc` equals `aimgen render M --gpu G
+    [--PIN V] --api llmisvc`: the compiled answer with the fields compiled for the LLMInferenceService laid over it
+    (chart_table.llmisvc_variant: the engine on KServe's port 8000); every model with no pin on a rotating GPU,
+    and a sample of single pins (cited and planned profiles alike, vLLM and SGLang)."""
+    import random
+
+    singles, _ = zero_config_pins()
+    every = zero_config_installs(singles, per_model=2)
+    models = sorted({m for m, _, _ in every})
+    plain = []
+    for n, model in enumerate(models):
+        open_ = [i for i in every if i[0] == model and not i[2]]
+        plain.append(open_[n % len(open_)])
+    sglang = [i for i in every if i[2] == {"backend": "sglang"}]
+    installs = plain + sglang + random.Random(14).sample([i for i in every if i[2]], 60)
+    rendered = []
+    for model, gpu, pins in installs:
+        shape_ = (model, pins.get("gpus"), pins.get("precision"), pins.get("backend"), pins.get("metric"), "zc")
+        try:
+            exp = rendered_docs(Case(f"{model}@{gpu}{pins}-llmisvc", (shape_,), gpu=gpu, release="zc",
+                                     options=(("api", "llmisvc"),)))[2]
+        except AimgenError:
+            continue  # aimgen refuses it: the isvc test checks the chart refuses with the same message
+        rendered.append((model, gpu, pins, exp))
+    engines = {c["image"].split("/")[-1].split(":")[0] for *_, exp in rendered for d in exp
+               if d["kind"] == "LLMInferenceServiceConfig" for c in d["spec"]["template"]["containers"]}
+    assert len(rendered) > len(models) // 2 and len(engines) >= 2, engines  # vLLM and SGLang images
+
+    def run(batch):
+        values = [{"model": m, "gpu": g, **pins, "api": "llmisvc"} for m, g, pins, _ in batch]
+        got = template_batch(which, "zc", values)
+        return [(f"{m} on {g} {pins}", compare(exp, docs)) for (m, g, pins, exp), docs in zip(batch, got)]
+
+    differences = {cid: diff for result in in_parallel(run, chunks(rendered, 96)) for cid, diff in result if diff}
+    assert not differences, f"{len(differences)} differ:\n" + "\n".join(f"{c}: {d}" for c, d in differences.items())
+
+
+@pytest.mark.parametrize("which", sorted(HELMS))
+def test_llmisvc_router_options_and_table_keys(which):
+    """The router's options on a zero-config llmisvc install (its Gateway's namespace let through the policy as
+    `aimgen values` writes it), and deployments that name a cited profile by its key (vLLM and SGLang) under
+    api llmisvc."""
+    routing = [((("router", "none"),), {"llmisvc": {"router": "none"}}),
+               ((("gateway", ("gw", "infra")),), {"llmisvc": {"gateway": {"name": "gw", "namespace": "infra"}}}),
+               ((("gateway", ("gw", "")),), {"llmisvc": {"gateway": {"name": "gw"}}})]
+
+    def route(item):
+        options, values = item
+        exp = rendered_docs(Case(f"qwen-llmisvc-{options}", (("Qwen/Qwen3-8B", None, None, None, None, "zc"),),
+                                 gpu="mi300x", release="zc", options=(("api", "llmisvc"), *options)))[2]
+        [got] = template_batch(which, "zc", [{"model": "Qwen/Qwen3-8B", "gpu": "mi300x", "api": "llmisvc", **values}])
+        return str(options), compare(exp, got)
+
+    def by_key(entry):
+        shape_ = (entry["model"], entry["parallelism"]["worldSize"], entry["precision"], entry["backend"],
+                  entry["metric"], "zc")
+        isvc = aimgen_side(Case(f"{entry['id']}-isvc", (shape_,), gpu=entry["gpu"], release="zc"))
+        assert all("profile" not in d for d in isvc.values["deployments"])  # named by its key
+        llm = aimgen_side(Case(f"{entry['id']}-llmisvc", (shape_,), gpu=entry["gpu"], release="zc",
+                               options=(("api", "llmisvc"),)))
+        values = isvc.values_text.replace("\napi: isvc\n", "\napi: llmisvc\n")
+        assert values != isvc.values_text
+        return entry["id"], compare(llm.docs, helm_side(which, "zc", values, "default"))
+
+    single = [e for e in TABLE["profiles"].values() if e["nodes"] == 1 and e["gpus"] <= 8]
+    sample = [next(e for e in single if e["backend"] == b and e["gpu"] == "mi300x") for b in ("vllm", "sglang")]
+    differences = {cid: diff for cid, diff in in_parallel(route, routing) + in_parallel(by_key, sample) if diff}
+    assert not differences, "\n".join(f"{cid}: {diff}" for cid, diff in differences.items())
+
+
 LONG_RELEASES = ["a", "r" * 44, "r" * 45, "r" * 46, "rel-" + "x" * 47, "x" * 52, "q-" + "z" * 51, "a1b2" * 13 + "c"]
 
 
@@ -420,3 +494,59 @@ def test_two_releases_in_one_namespace_share_no_object(which):
     b = zero_config_side(Case("llama", (("meta-llama/Llama-3.1-8B-Instruct", None, None, None, None, None),),
                               gpu="mi300x", namespace="llm"))
     assert not _objects(a) & _objects(b)
+
+
+# Recipe features (`render --feature`, chart `features:`): on a table profile (looked up, not inline), several
+# models in one release, a multi-node group (the workers get the words too), an LLMInferenceService.
+FEATURE_CASES = [
+    Case("features-table", (("Qwen/Qwen3.6-35B-A3B", None, None, "vllm", "latency", None),), gpu="mi300x",
+         features=("reasoning", "tool-calling")),
+    Case("features-spec-decoding", (("deepseek-ai/DeepSeek-V4-Pro", None, None, "vllm", "latency", None),),
+         gpu="mi355x", features=("spec-decoding",)),
+    Case("features-two-models", (("Qwen/Qwen3.6-35B-A3B", 1, "bf16", "vllm", "latency", "qwen"),
+                                 ("deepseek-ai/DeepSeek-R1", 8, "fp8", "vllm", "latency", "deepseek")),
+         gpu="mi300x", release="mixed", features=("tool-calling", "reasoning")),
+    Case("features-multinode", (("deepseek-ai/DeepSeek-R1", 16, "fp8", "vllm", "throughput", "group"),),
+         node_pool=multinode_pool("mi300x", 2), namespace="llm", features=("reasoning",)),
+    Case("features-llmisvc", (("Qwen/Qwen3.6-35B-A3B", None, None, "vllm", "latency", None),), gpu="mi300x",
+         options=(("api", "llmisvc"),), features=("tool-calling",)),
+    Case("features-llmisvc-multinode", (("deepseek-ai/DeepSeek-R1", 16, "fp8", "vllm", "throughput", "group"),),
+         node_pool=multinode_pool("mi300x", 2), namespace="llm", options=(("api", "llmisvc"),),
+         features=("tool-calling",)),
+]
+
+
+@pytest.mark.parametrize("which", sorted(HELMS))
+def test_features_render_as_aimgen_render_feature(which):
+    expected = check(FEATURE_CASES, which)
+    for case in FEATURE_CASES:
+        for d in expected[case.id].values["deployments"]:
+            assert d["features"] == list(case.features), case.id
+            if case.options == ():
+                assert "profile" not in d, f"{case.id}: a feature switches on words the table holds, not inline"
+        args = [a for doc in expected[case.id].docs for a in json.dumps(doc).split('"') if a.startswith("--")]
+        assert any(a.startswith(("--reasoning-parser", "--tool-call-parser", "--speculative-config")) for a in args)
+    group = next(d for d in expected["features-multinode"].docs if d["kind"] == "InferenceService")
+    assert "--reasoning-parser=deepseek_r1" in group["spec"]["predictor"]["workerSpec"]["containers"][0]["args"]
+
+
+ZERO_CONFIG_FEATURES = [
+    ("Qwen/Qwen3.6-35B-A3B", "mi300x", ("tool-calling", "reasoning", "spec-decoding")),
+    ("deepseek-ai/DeepSeek-V4-Pro", "mi355x", ("reasoning", "tool-calling")),
+    ("openai/gpt-oss-120b", "mi300x", ("tool-calling",)),
+]
+
+
+@pytest.mark.parametrize("which", sorted(HELMS))
+def test_zero_config_features_equal_render_feature(which):
+    """`helm template --set model=M --set gpu=G --set features={...}` equals `aimgen render M --gpu G --feature ...`
+    in the order given."""
+    def run(item):
+        model, gpu, features = item
+        exp = aimgen_side(replace(zero_config_case(model, gpu, {}), features=features))
+        got = helm_side(which, "zc", None, "default",
+                        sets=[f"model={model}", f"gpu={gpu}", "features={" + ",".join(features) + "}"])
+        return model, compare(exp.docs, got)
+
+    differences = {m: diff for m, diff in in_parallel(run, ZERO_CONFIG_FEATURES) if diff}
+    assert not differences, "\n".join(f"{m}: {diff}" for m, diff in differences.items())

@@ -47,3 +47,15 @@ def test_no_matching_profile_says_how_to_fix_the_values():
     assert "--gpus 16 exceeds the pool 'mi300x-pool' (1 node(s) x 8 MI300X); ask for at most 8" in result.stderr
     result = template("helm4", "fix", sets=["model=example/Unknown", "gpu=mi300x"])
     assert result.returncode != 0 and "aimgen values example/Unknown --gpu mi300x" in result.stderr
+
+
+def test_a_feature_the_profile_lacks_says_how_to_fix_the_values():
+    """The schema refuses a feature the model's recipe does not document; a feature documented for another
+    backend than the picked profile's fails in templates/_features.tpl, naming the profile and what it offers."""
+    result = template("helm4", "fix", sets=["model=deepseek-ai/DeepSeek-R1", "gpu=mi300x", "backend=sglang",
+                                            "features={reasoning}"])
+    assert result.returncode != 0
+    assert 'profile deepseek-r1-mi300x-x8-fp8-sglang-latency offers no "reasoning" feature' in result.stderr
+    result = template("helm3", "fix", sets=["model=meta-llama/Llama-3.1-8B-Instruct", "gpu=mi300x",
+                                            "features={tool-calling}"])
+    assert result.returncode != 0 and 'features.0 must be one of the following: "spec-decoding"' in result.stderr

@@ -197,6 +197,7 @@ CHANGES = {
     "backend": ({"model": "deepseek-ai/DeepSeek-R1", "gpu": "mi300x"}, "vllm", "sglang"),
     "metric": (BASE, "latency", "throughput"),
     "name": (BASE, "first", "second"),
+    "features": ({"model": "Qwen/Qwen3.6-35B-A3B", "gpu": "mi300x"}, [], ["reasoning"]),
     "deployments": ({}, LIST_BASE["deployments"], [{**LIST_BASE["deployments"][0], "metric": "throughput"}]),
     "clusterRuntime": (BASE, False, True),
     "nodePool.cpuPerGpu": (BASE, 8, 12),

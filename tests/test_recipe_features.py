@@ -3,6 +3,9 @@ checked against the pinned engine, added to the chosen profile, refused when the
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from aimgen.recipes.features import FEATURES, features_for
@@ -48,7 +51,37 @@ def test_an_undocumented_feature_is_refused_with_what_exists(cli):
     assert code == 2 and "tool-calling" in err
 
 
-def test_values_carry_the_feature_inline(cli):
+def test_values_name_the_feature_and_the_table_profile(cli):
+    """The table holds each profile's feature words (`aimgen chart sync`): values name the feature, no inline profile."""
+    import yaml
+
     code, out, err = cli("values", "Qwen/Qwen3.6-35B-A3B", "--gpu", "mi300x", "--feature", "reasoning")
     assert code == 0, err
-    assert "profile:" in out and "--reasoning-parser=qwen3" in out
+    (d,) = yaml.safe_load(out)["deployments"]
+    assert d["features"] == ["reasoning"] and "profile" not in d
+
+
+def test_feature_words_follow_the_profile_in_the_order_asked(cli):
+    import yaml
+
+    code, out, err = cli("render", "Qwen/Qwen3.6-35B-A3B", "--gpu", "mi300x", "--feature", "reasoning",
+                         "--feature", "tool-calling")
+    assert code == 0, err
+    isvc = next(d for d in yaml.safe_load_all(out) if d and d["kind"] == "InferenceService")
+    args = isvc["spec"]["predictor"]["model"]["args"]
+    assert args[-3:] == ["--reasoning-parser=qwen3", "--enable-auto-tool-choice", "--tool-call-parser=qwen3_coder"]
+
+
+def test_a_feature_changing_a_profile_flag_is_refused(tmp_path):
+    """A feature only adds flags (the chart appends its words): one that would change a profile's flag, or that
+    another feature of the recipe also sets, is a recipe error."""
+    from aimgen.recipes import features
+    from aimgen.recipes.lint import lint_features
+
+    assert features.conflicts({"args": {"reasoning-parser": "qwen3"}}, {"reasoning-parser": "deepseek_r1"}) == \
+        ["reasoning-parser"]
+    assert features.added_args({"args": {"a": 1, "b": True}}, {"a": 1}) == {"b": True}
+    profile = next(p for p in load_all_profiles() if p.model == "Qwen/Qwen3.6-35B-A3B" and p.backend == "vllm")
+    clash = replace(profile, args={**profile.args, "reasoning-parser": "deepseek_r1"})
+    found = lint_features(Path(profile.file), [clash])
+    assert any("a feature only adds flags" in f.message for f in found), found

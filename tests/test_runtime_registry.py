@@ -129,6 +129,30 @@ def test_snapshots_exist_for_the_pinned_version_and_0_33_0():
         assert snap.option("--max-seq-len-to-capture") is None
 
 
+def test_sglang_0_5_16_snapshot_takes_the_launches_0_5_12_refuses():
+    """InferenceX's SGLang launches of GLM-5.2 (--dsa-* backends) and DeepSeek-V4-Pro (SGLANG_HACK_FLASHMLA_BACKEND,
+    ...) need a newer SGLang than the pinned 0.5.12 (the recipes' audit notes say so): the 0.5.16 snapshot kept beside
+    it accepts every flag and variable of both (from ../shared/upstream-configs/inferencex/env-and-flags.md), so the
+    pin can move when its images do (docs/runtimes.md)."""
+    from dataclasses import replace
+
+    from aimgen.runtimes.flags import check_engine_config
+
+    sglang = get_runtime("sglang-rocm")
+    assert {sglang.engine_version, "0.5.16"} <= set(sglang.snapshots())
+    newer = replace(sglang, engine_version="0.5.16", snapshot_path=sglang.snapshots()["0.5.16"])
+    glm = ({"dsa-prefill-backend": "tilelang", "dsa-decode-backend": "tilelang", "dsa-topk-backend": "torch",
+            "kv-cache-dtype": "bfloat16", "tool-call-parser": "glm47", "reasoning-parser": "glm45"},
+           {"SGLANG_DSA_FUSE_TOPK": "false", "SGLANG_OPT_USE_TOPK_V2": "false"})
+    dsv4 = ({"attention-backend": "dsv4", "page-size": 256, "swa-full-tokens-ratio": 0.10,
+             "disable-shared-experts-fusion": True, "tool-call-parser": "deepseekv4", "reasoning-parser": "deepseek-v4"},
+            {"SGLANG_USE_ROCM700A": "0", "SGLANG_HACK_FLASHMLA_BACKEND": "unified_kv_triton",
+             "SGLANG_OPT_UNIFIED_CACHE_FREE_OUT_OF_WINDOW_SLOTS": "1"})
+    for args, env in (glm, dsv4):
+        assert [f for f in check_engine_config(sglang, args, env, file="x", path="") if f.level == "error"]
+        assert not [f for f in check_engine_config(newer, args, env, file="x", path="") if f.level == "error"]
+
+
 def test_snapshot_metric_names_for_dashboards():
     series = load_snapshot(get_runtime("vllm-rocm").snapshot_path).metric_series
     assert {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",

@@ -17,8 +17,8 @@ from aimgen.catalog.compat import runnable
 from aimgen.catalog.gpus import load_gpus
 from aimgen.catalog.models import load_models
 from aimgen.catalog.nodepool import default_pool
-from aimgen.compose import realize
-from aimgen.constants import BACKENDS, CACHE_MOUNT_PATH, METRICS, PRECISIONS
+from aimgen.compose import KSERVE_GATEWAY_NAMESPACE, realize
+from aimgen.constants import API_LLMISVC, BACKENDS, CACHE_MOUNT_PATH, LLMISVC_PORT, METRICS, PRECISIONS
 from aimgen.errors import AimgenError
 from aimgen.observability.chart_files import chart_files as observability_files
 from aimgen.recipes.load import load_all_profiles
@@ -64,11 +64,13 @@ def constraint_key(pins: dict) -> str:
     return "|".join(str(pins.get(d, "")) for d in ZERO_CONFIG_DIMENSIONS)
 
 
-def zero_config_answers(model, gpu, table: dict) -> dict:
+def zero_config_answers(model, gpu, table: dict, llmisvc: dict | None = None) -> dict:
     """What `aimgen render MODEL --gpu GPU [pins]` decides for every zero-config constraint: the profile (its key
     in the file's `profiles` when it is a cited one, else the entry) and the fallbacks it states, or the message it
     exits 3 (or 2) with. Answers share their choices, so the chart's release record stays small. A file is read
-    by every install of its model and GPU and by no other, so each template parses a few KiB, not the catalog."""
+    by every install of its model and GPU and by no other, so each template parses a few KiB, not the catalog.
+    `llmisvc` (by profile key, llmisvc_variant()) gives each cited profile of the file its `--api llmisvc` fields;
+    an inline choice carries its own."""
     pool = default_pool(gpu)
     choices: list[dict] = []
     seen: dict[str, int] = {}
@@ -87,11 +89,40 @@ def zero_config_answers(model, gpu, table: dict) -> dict:
         key = json.dumps(choice, sort_keys=True)
         if key not in seen:
             seen[key] = len(choices)
+            if "profile" in choice:
+                choice["llmisvc"] = llmisvc_variant(selection, choice["profile"])
             choices.append(choice)
         answers.append(seen[key])
     profiles = {k: dict(e) for k, e in sorted(table.items()) if e["model"] == model.id and e["gpu"] == gpu.name}
+    variants = {k: (llmisvc or {}).get(k, {}) for k in profiles}
     base = _factor_out([c["profile"] for c in choices if "profile" in c] + list(profiles.values()))
-    return {"answers": answers, "choices": choices, "base": base, "profiles": profiles}
+    return {"answers": answers, "choices": choices, "base": base, "profiles": profiles, "llmisvc": variants}
+
+
+def llmisvc_variant(selection: Selection, entry: dict) -> dict:
+    """What the profile compiled for KServe's LLMInferenceService changes in `entry`: compose decides the engine
+    port per API (8000, where KServe's workload Service, InferencePool and routing sidecar send traffic) and how
+    a group's workers reach their leader, so the argv and the runtime's port differ. The chart lays these fields
+    over the profile when `api: llmisvc` and places them like every other compiled field. Compiled with our cache
+    on: without it KServe's storage initializer fills /mnt/models, an argv only `aimgen values --api llmisvc
+    --no-cache` writes."""
+    from aimgen.multinode import LWS_WORKER_TO_LEADER
+
+    d = realize(selection, "zero-config", port=LLMISVC_PORT, to_head=LWS_WORKER_TO_LEADER)
+    return _changes(entry, profile_entry(d.serving, d.runtime, CACHE_MOUNT_PATH, api=API_LLMISVC))
+
+
+def _changes(base: dict, new: dict) -> dict:
+    """The keys of `new` that differ from `base`, maps compared key by key (Sprig's merge lays maps over maps and
+    replaces lists whole, as the chart applies the result)."""
+    out = {}
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            if inner := _changes(base[key], value):
+                out[key] = inner
+        elif base.get(key) != value:
+            out[key] = value
+    return out
 
 
 def _factor_out(entries: list[dict]) -> dict:
@@ -116,9 +147,11 @@ def zero_config_file(model_id: str, gpu: str) -> Path:
 
 
 def build_table() -> dict:
-    """profiles: every recipe profile by key: what `aimgen values` names and the chart looks up."""
+    """profiles: every recipe profile by key: what `aimgen values` names and the chart looks up; llmisvc: the
+    fields each of them has otherwise when compiled for `--api llmisvc` (llmisvc_variant)."""
     models, gpus = load_models(), load_gpus()
     profiles: dict[str, dict] = {}
+    variants: dict[str, dict] = {}
     for p in load_all_profiles():
         model, gpu = models[p.model], gpus[p.gpu]
         pool = replace(default_pool(gpu), nodes=max(1, p.nodes))
@@ -126,14 +159,17 @@ def build_table() -> dict:
         d = realize(Selection(req, p, p.gpus, p.precision, p.backend, p.metric), "table")
         entry = profile_entry(d.serving, d.runtime, CACHE_MOUNT_PATH)
         profiles[profile_key(entry)] = entry
-    return {"profiles": dict(sorted(profiles.items()))}
+        variants[profile_key(entry)] = llmisvc_variant(Selection(req, p, p.gpus, p.precision, p.backend, p.metric),
+                                                       entry)
+    return {"profiles": dict(sorted(profiles.items())), "llmisvc": variants}
 
 
 def build_index() -> dict:
     """What every install reads (small: every template parses it): zeroConfig, per model|gpu, the file under
     files/zero-config/ with every zero-config answer; zeroConfigKeys, each constraint's place in a file's
     answers; gpus: device ids; cache: the env of the serving and prefetch
-    containers (constants of aimgen.cache.plan the chart cannot compute)."""
+    containers (constants of aimgen.cache.plan the chart cannot compute); llmisvc: the namespace of KServe's
+    ingress Gateway, which a router without gateway.refs attaches to (compose lets it through the policy)."""
     from aimgen.cache.plan import serving_env
     from aimgen.render.kserve import prefetch_env_vars
 
@@ -143,6 +179,7 @@ def build_index() -> dict:
                        for m in sorted(models) for g in sorted(gpus)},
         "zeroConfigKeys": {constraint_key(pins): i for i, pins in enumerate(zero_config_constraints())},
         "gpus": {name: {"deviceIds": list(g.device_ids), "product": g.product} for name, g in sorted(gpus.items())},
+        "llmisvc": {"ingressGatewayNamespace": KSERVE_GATEWAY_NAMESPACE},
         "cache": {
             "mountPath": CACHE_MOUNT_PATH,
             "servingEnv": dict(sorted(serving_env(CACHE_MOUNT_PATH).items())),
@@ -185,7 +222,8 @@ def pod_fragments(pod: PodPolicy) -> dict:
 def zero_config_files(table: dict) -> list[tuple[Path, str]]:
     models, gpus = load_models(), load_gpus()
     profiles = table["profiles"]
-    return [(zero_config_file(m, g), render_answers(zero_config_answers(models[m], gpus[g], profiles)))
+    return [(zero_config_file(m, g), render_answers(zero_config_answers(models[m], gpus[g], profiles,
+                                                                        table["llmisvc"])))
             for m in sorted(models) for g in sorted(gpus)]
 
 
@@ -196,8 +234,9 @@ def render_answers(answers: dict) -> str:
 
     choices = ",\n".join(compact(c) for c in answers["choices"])
     profiles = ",\n".join(f"{json.dumps(k)}:{compact(e)}" for k, e in answers["profiles"].items())
+    variants = ",\n".join(f"{json.dumps(k)}:{compact(e)}" for k, e in answers["llmisvc"].items())
     return (f'{{"answers":{compact(answers["answers"])},\n"base":{compact(answers["base"])},\n'
-            f'"choices":[\n{choices}\n],\n"profiles":{{\n{profiles}\n}}}}\n')
+            f'"choices":[\n{choices}\n],\n"llmisvc":{{\n{variants}\n}},\n"profiles":{{\n{profiles}\n}}}}\n')
 
 
 
@@ -223,7 +262,10 @@ def load_table(pairs: set[tuple[str, str]] | None = None) -> dict | None:
 
 def schema_enums() -> dict[str, list]:
     """The enums of values.schema.json's definitions that come from the catalog: a typo fails `helm install`."""
+    from aimgen.recipes.features import FEATURES
+
     return {
+        "featureName": list(FEATURES),
         "gpuName": sorted(load_gpus()),
         "precision": list(PRECISIONS),
         "backend": list(BACKENDS),
@@ -245,9 +287,28 @@ def gpu_precision_rule() -> dict:
     return {"description": "the precisions each GPU type runs; generated by `aimgen chart sync`", "allOf": rules}
 
 
-def render_schema(current: str) -> str:
-    """values.schema.json with its generated enums and credential patterns (aimgen.secrets) brought up to date;
-    everything else as written by hand."""
+def model_features_rule(table: dict) -> dict:
+    """Per catalog model, the features some profile of it offers (the table's, compiled by compose): values that
+    ask a model for a feature its recipe does not document fail the schema; a feature the picked profile lacks
+    (another backend) fails in templates/_features.tpl."""
+    from aimgen.recipes.features import FEATURES
+
+    offered: dict[str, set] = {}
+    for entry in table["profiles"].values():
+        offered.setdefault(entry["model"], set()).update(entry["features"])
+    rules = []
+    for model, names in sorted(offered.items()):
+        documented = [n for n in FEATURES if n in names]
+        features = {"items": {"enum": documented}} if documented else {"maxItems": 0}
+        rules.append({"if": {"required": ["model", "features"], "properties": {"model": {"const": model}}},
+                      "then": {"properties": {"features": features}}})
+    return {"description": "the features each catalog model's recipe documents; generated by `aimgen chart sync`",
+            "allOf": rules}
+
+
+def render_schema(current: str, table: dict) -> str:
+    """values.schema.json with its generated enums, rules and credential patterns (aimgen.secrets) brought up to
+    date; everything else as written by hand."""
     from aimgen.secrets import schema_patterns
     from aimgen.sources import HOST_PATH_PATTERN, HUB_ENDPOINT_PATTERN
 
@@ -255,6 +316,7 @@ def render_schema(current: str) -> str:
     for name, values in schema_enums().items():
         schema["definitions"][name]["enum"] = values
     schema["definitions"]["gpuRunsPrecision"] = gpu_precision_rule()
+    schema["definitions"]["modelFeatures"] = model_features_rule(table)
     for name, refused in schema_patterns().items():
         schema["definitions"][name]["not"] = refused
     schema["definitions"]["hubEndpoint"]["anyOf"][1]["pattern"] = HUB_ENDPOINT_PATTERN
@@ -275,7 +337,7 @@ def chart_files() -> list[tuple[Path, str]]:
         (index_path(), render_table(build_index())),
         (paths.chart_dir().joinpath(*POD_PATH), render_table(pod_fragments(PodPolicy()))),
         *zero_config_files(table),
-        (schema_path(), render_schema(schema_path().read_text())),
+        (schema_path(), render_schema(schema_path().read_text(), table)),
         (paths.chart_dir().joinpath(*BUNDLE_PATH), podbundle.build_b64()),
         *observability_files(),
     ]

@@ -140,6 +140,14 @@ def engine_args(runtime, checkpoint: str, flags: dict[str, Any], port: int | Non
     return tuple(argv[len(runtime.command):])
 
 
+def feature_words(runtime, args: dict[str, Any]) -> tuple[str, ...]:
+    """The argv words a feature appends to the engine's command line, spelled as the engine's parser wants."""
+    from aimgen.runtimes.argv import args_words
+    from aimgen.runtimes.flags import snapshot_for
+
+    return tuple(args_words(runtime, args, snapshot_for(runtime)))
+
+
 def _check_engine(runtime, args: dict, env: dict, profile, where: tuple[str, str] | None = None) -> None:
     """Flags and env against the snapshot of the engine version the image carries: a removed flag fails here,
     with the hint the snapshot gives, not in a crash-looping pod."""
@@ -221,7 +229,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     a multi-node group's workers reach its head (aimgen.multinode.rendezvous_flags)."""
     from aimgen.cache.plan import cache_size_bytes, compile_cache_env
     from aimgen.planning.planner import plan
-    from aimgen.recipes.features import apply_features
+    from aimgen.recipes import features
     from aimgen.runtimes.registry import runtime_for_backend
 
     req = selection.request
@@ -267,12 +275,17 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
             source_title = profile.source["title"]
         if not the_plan.fits:
             raise NoFeasiblePlan(f"profile {profile_id} does not fit: {the_plan.reason}", file=profile.location)
-    args, feature_lines = apply_features(model.id, selection.backend, args, req.features)
-    if profile is None or feature_lines:
-        # what the engine will be given, features included, against the pinned engine's own parser snapshot
-        _check_engine(runtime, args, env, profile)
     if overrides is not None:
         args, env = _override(runtime, args, env, overrides)
+    # Features only add flags (after the user's own, which they may not change): words appended to the argv.
+    added, feature_lines = features.switch_on(model.id, selection.backend, args, req.features)
+    if profile is None or added:
+        # what the engine will be given, features included, against the pinned engine's own parser snapshot
+        _check_engine(runtime, {**args, **added}, env, profile)
+    # Every feature this profile offers, as the argv words it appends: the chart appends the same words.
+    offered = {name: feature_words(runtime, extra) for name, extra in
+               features.offered(model.id, selection.backend, args).items()}
+    switched = tuple(offered[name] for name in req.features)
     check_shape(shape, selection.backend, f"profile {profile_id}" if profile else f"planned {model.id}",
                 file=profile.location if profile else None)
     nodes = shape.nodes
@@ -284,9 +297,10 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     worker_argv: tuple[str, ...] = ()
     if nodes > 1:
         worker_argv = engine_args(runtime, model_path or checkpoint, {**flags, **rendezvous_flags(shape, "worker", to_head)},
-                                  port)
+                                  port) + sum(switched, ())
         flags = {**flags, **rendezvous_flags(shape, "head")}
-    argv = engine_args(runtime, model_path or checkpoint, flags, port)
+    argv = engine_args(runtime, model_path or checkpoint, flags, port) + sum(switched, ())
+    flags = {**flags, **added}
     _refuse_secrets(argv, env, profile)
     weights = int(the_plan.weights_bytes)
     # The cache holds the checkpoint as published (bf16 files that vLLM quantizes at load, DeepSeek's MTP layer);
@@ -322,6 +336,8 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         probes=probes,
         parallelism=shape,
         worker_args=worker_argv,
+        features=tuple(offered.items()),
+        switched_on=tuple(req.features),
         compile_env=tuple(compile_cache_env(CACHE_MOUNT_PATH, runtime_spec.image, gpu.gfx,
                                             runtime.compile_caches).items()),
         fallbacks=selection.fallbacks,

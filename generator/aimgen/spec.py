@@ -135,6 +135,10 @@ class ServingSpec:
     worker_args: tuple[str, ...] = ()  # nodes > 1: the worker pods' argv (args holds the head's)
     # KServe's storageUri when the weights come from elsewhere (aimgen.sources): the engine loads /mnt/models
     storage_uri: str = ""
+    # Every recipe feature this profile offers, with the argv words it appends (recipes/features.py), and the
+    # ones switched on, in the order asked: args and worker_args end with their words.
+    features: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    switched_on: tuple[str, ...] = ()
 
     @property
     def shape(self) -> Parallelism:
@@ -144,6 +148,11 @@ class ServingSpec:
     @property
     def multinode(self) -> bool:
         return self.nodes > 1
+
+    def without_features(self, argv: tuple[str, ...]) -> tuple[str, ...]:
+        """args or worker_args as the profile spells them, before the switched-on features' words."""
+        words = dict(self.features)
+        return argv[:len(argv) - sum(len(words[name]) for name in self.switched_on)] if argv else argv
     # The engine's compile/JIT cache dirs on the cache volume, keyed by image and gfx (cache.plan.compile_cache_env)
     compile_env: tuple[tuple[str, str], ...] = ()
 

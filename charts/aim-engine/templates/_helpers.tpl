@@ -66,8 +66,9 @@ app.kubernetes.io/component: {{ .component | quote }}
 
 {{/*
 The release's deployments, resolved, as JSON: {"items": [{"name": N, "profile": ENTRY, "runtimeName": R,
-"fallbacks": [...], "deviceIds": [...]}], "cacheEnv": {...}, "prefetchEnv": {...}}. ENTRY is render/values.py
-profile_entry(), R the release-scoped runtime name (aimgen.names.runtime_name()), deviceIds the GPU type's PCI ids,
+"fallbacks": [...], "deviceIds": [...]}], "cacheEnv": {...}, "prefetchEnv": {...}, "ingressGatewayNamespace": NS}.
+ENTRY is render/values.py profile_entry() (a compiled one for the release's API: aim-engine.forApi), R the
+release-scoped runtime name (aimgen.names.runtime_name()), deviceIds the GPU type's PCI ids,
 cacheEnv / prefetchEnv the env of the serving / prefetch containers (aimgen.cache.plan, via the table).
 Nothing is chosen here: zero-config (`model` + `gpu` [+ pins]) looks up the answer `aimgen chart sync` compiled
 from aimgen.select for that request (files/zero-config/); `deployments` items carry an inline `profile` or name
@@ -91,7 +92,7 @@ call it once each.
     {{- $name = include "aim-engine.dnsLabel" (dict "text" .Release.Name "max" 45) -}}
   {{- end -}}
   {{- $answer := include "aim-engine.zeroConfig" (dict "ctx" . "table" $table) | fromJson -}}
-  {{- $items = append $items (dict "name" $name "profile" $answer.profile "fallbacks" $answer.fallbacks) -}}
+  {{- $items = append $items (dict "name" $name "profile" $answer.profile "fallbacks" $answer.fallbacks "features" $v.features) -}}
 {{- else if $v.deployments -}}
   {{- $seen := dict -}}
   {{- $files := dict -}}
@@ -111,12 +112,13 @@ call it once each.
       {{- $p = index $z.profiles $key -}}
       {{- if $p -}}
         {{- $p = merge $p (index $z.base $p.backend) -}}
+        {{- $p = include "aim-engine.forApi" (dict "ctx" $ "profile" $p "llmisvc" (index ($z.llmisvc | default dict) $key)) | fromJson -}}
       {{- end -}}
       {{- if not $p -}}
         {{- fail (printf "deployments[%d] (%s): the chart has no profile %s; `aimgen values %s --gpu %s` writes the values for it (an inline profile when it is not a recipe's)" $i $d.name $key $d.model $d.gpu) -}}
       {{- end -}}
     {{- end -}}
-    {{- $items = append $items (dict "name" $d.name "profile" $p "fallbacks" ($d.fallbacks | default list)) -}}
+    {{- $items = append $items (dict "name" $d.name "profile" $p "fallbacks" ($d.fallbacks | default list) "features" $d.features) -}}
   {{- end -}}
 {{- else -}}
   {{- fail "nothing to serve: set model and gpu (e.g. --set model=Qwen/Qwen3-8B --set gpu=mi300x) or list deployments (`aimgen values MODEL --gpu GPU` writes them)" -}}
@@ -129,9 +131,10 @@ call it once each.
   {{- $gpu := index $table.gpus $d.profile.gpu | default dict -}}
   {{- $rt := $d.profile.runtime -}}
   {{- $rtName := include "aim-engine.trunc" (printf "%s-%s" $.Release.Name $rt.baseName) -}}
-  {{- $resolved = append $resolved (merge $d (dict "runtimeName" $rtName "deviceIds" ($gpu.deviceIds | default list))) -}}
+  {{- $profile := include "aim-engine.withFeatures" $d | fromJson -}}
+  {{- $resolved = append $resolved (merge (dict "profile" $profile "runtimeName" $rtName "deviceIds" ($gpu.deviceIds | default list)) $d) -}}
 {{- end -}}
-{{- toJson (dict "items" $resolved "cacheEnv" $table.cache.servingEnv "prefetchEnv" $table.cache.prefetchEnv) -}}
+{{- toJson (dict "items" $resolved "cacheEnv" $table.cache.servingEnv "prefetchEnv" $table.cache.prefetchEnv "ingressGatewayNamespace" $table.llmisvc.ingressGatewayNamespace) -}}
 {{- end }}
 
 {{/*
@@ -161,11 +164,31 @@ does not share with the file's `base` for its backend. Argument: dict "ctx" $ "t
   {{- end -}}
   {{- fail (printf "%s on %s%s: %s" $v.model $v.gpu (ternary (printf " with %s" (join " " $asked)) "" (gt (len $asked) 0)) $choice.error) -}}
 {{- end -}}
+{{- $variant := $choice.llmisvc | default (index ($z.llmisvc | default dict) ($choice.key | default "")) -}}
 {{- if $choice.key -}}
   {{- $choice = dict "profile" (index $z.profiles $choice.key) "fallbacks" $choice.fallbacks -}}
 {{- end -}}
-{{- $choice = dict "profile" (merge $choice.profile (index $z.base $choice.profile.backend)) "fallbacks" $choice.fallbacks -}}
-{{- toJson $choice -}}
+{{- $profile := merge $choice.profile (index $z.base $choice.profile.backend) -}}
+{{- $profile = include "aim-engine.forApi" (dict "ctx" .ctx "profile" $profile "llmisvc" $variant) | fromJson -}}
+{{- toJson (dict "profile" $profile "fallbacks" $choice.fallbacks) -}}
+{{- end }}
+
+{{/*
+A compiled profile for the release's API: with api llmisvc, the fields `aimgen chart sync` compiled for KServe's
+LLMInferenceService (chart_table.llmisvc_variant(): the engine's port 8000 in its argv and runtime, the workers'
+leader address) laid over it; the port is decided in Python per API, never here. Compiled with the cache on: with
+cache.enabled=false KServe fills /mnt/models, an argv only `aimgen values --api llmisvc --no-cache` writes.
+Argument: dict "ctx" $ "profile" ENTRY "llmisvc" VARIANT.
+*/}}
+{{- define "aim-engine.forApi" -}}
+{{- $p := .profile -}}
+{{- if eq .ctx.Values.api "llmisvc" -}}
+  {{- if not .ctx.Values.cache.enabled -}}
+    {{- fail (printf "%s on %s with api llmisvc and cache.enabled=false: KServe downloads the model into /mnt/models, which the chart's compiled profiles do not read; `aimgen values %s --gpu %s --api llmisvc --no-cache` writes the values" $p.model $p.gpu $p.model $p.gpu) -}}
+  {{- end -}}
+  {{- $p = merge (deepCopy (.llmisvc | default dict)) $p -}}
+{{- end -}}
+{{- toJson $p -}}
 {{- end }}
 
 {{/* An image, pinned by digest when imageDigests names its repository. Argument: dict "ctx" $ "image" IMAGE. */}}

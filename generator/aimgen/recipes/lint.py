@@ -84,18 +84,32 @@ def reference_ids(path: Path) -> set[str] | None:
     return {r["id"] for r in records if isinstance(r, dict) and isinstance(r.get("id"), str)}
 
 
-def lint_features(path: Path, model: str) -> list[Finding]:
-    """A recipe's features: args the pinned engine of each backend they are spelled for accepts, none aimgen renders."""
-    from aimgen.recipes.features import features_for
+def lint_features(path: Path, profiles: list) -> list[Finding]:
+    """A recipe's features: args the pinned engine of each backend they are spelled for accepts, none aimgen renders,
+    none that changes a profile's flag or that another feature sets (a feature is words appended to the command
+    line, recipes/features.py)."""
+    from aimgen.recipes.features import backends_of, conflicts, features_for
     from aimgen.runtimes.flags import check_engine_config
     from aimgen.runtimes.registry import runtime_for_backend
 
     out: list[Finding] = []
+    model = profiles[0].model if profiles else ""
     if not model or path.resolve() != _recipe_path(model).resolve():
         return out  # features are read from recipes/models/ only
+    set_by: dict[str, str] = {}
     for name, feature in features_for(model).items():
-        for backend in feature.get("backends", ["vllm"]):
-            at = f"features.{name}"
+        at = f"features.{name}"
+        for flag in feature["args"]:
+            if flag in set_by:
+                out.append(Finding(ERROR, "RECIPE-LINT", str(path), f"{at}.args.{flag}",
+                                   f"feature {set_by[flag]} already sets --{flag}; each flag belongs to one feature"))
+            set_by.setdefault(flag, name)
+        for p in profiles:
+            if p.backend in backends_of(feature) and (changed := conflicts(feature, p.args)):
+                out.append(Finding(ERROR, "RECIPE-LINT", str(path), f"{at}.args.{changed[0]}",
+                                   f"profile {p.id} sets --{changed[0]} {p.args[changed[0]]}: a feature only adds "
+                                   f"flags; give both the same value or drop it from the feature"))
+        for backend in backends_of(feature):
             out.extend(f for f in check_engine_config(runtime_for_backend(backend), feature["args"], {}, file=str(path), path=at)
                        if f.level == ERROR)
             out.extend(Finding(ERROR, "RECIPE-LINT", str(path), f"{at}.args.{flag}", f"--{flag} is set by aimgen; a feature cannot set it")
@@ -141,5 +155,5 @@ def check_recipes(files: list[Path] | None = None) -> tuple[list[Finding], int]:
             continue
         count += len(profiles)
         findings.extend(lint_profiles(profiles, refs, upstream_dir))
-        findings.extend(lint_features(Path(path), profiles[0].model if profiles else ""))
+        findings.extend(lint_features(Path(path), profiles))
     return findings, count

@@ -81,8 +81,10 @@ def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str =
         "pipelineParallelSize": svc.pipeline_parallel_size,
         "parallelism": svc.shape.as_dict(),
         "runtime": runtime_entry(rt),
-        "args": list(svc.args),
-        "workerArgs": list(svc.worker_args),
+        # The profile's own command line; the chart appends the words of each feature the values switch on.
+        "args": list(svc.without_features(svc.args)),
+        "workerArgs": list(svc.without_features(svc.worker_args)),
+        "features": {name: list(words) for name, words in svc.features},
         "env": dict(sorted(svc.env)),
         "compileCacheEnv": dict(svc.compile_env),
         "prefetchArgs": list(prefetch_args(svc.checkpoint, svc.revision or "main", mount_path)),
@@ -117,6 +119,8 @@ def deployment_values(svc: ServingSpec, entry: dict, table: dict | None) -> dict
     out.update(selection(entry))
     if svc.fallbacks:
         out["fallbacks"] = list(svc.fallbacks)
+    if svc.switched_on:
+        out["features"] = list(svc.switched_on)
     if table is None or table.get("profiles", {}).get(profile_key(entry)) != entry:
         out["profile"] = entry
     return out

@@ -57,6 +57,11 @@ def flag_words(runtime: Runtime, name: str, value: Any, snapshot: Snapshot | Non
     return [f"{flag}={_scalar(value)}"]
 
 
+def args_words(runtime: Runtime, args: Mapping[str, Any], snapshot: Snapshot | None = None) -> list[str]:
+    """The argv words for several flags, in their order."""
+    return [word for name, value in args.items() for word in flag_words(runtime, name, value, snapshot)]
+
+
 def build_argv(runtime: Runtime, model: str, args: Mapping[str, Any], *, port: int, host: str | None = None,
                snapshot: Snapshot | None = None) -> list[str]:
     """command + model + runtime default args overlaid by `args` + host/port (which the launcher owns)."""
@@ -68,9 +73,7 @@ def build_argv(runtime: Runtime, model: str, args: Mapping[str, Any], *, port: i
     owned = {runtime.flag_names.get("port"), runtime.flag_names.get("host"),
              None if runtime.model_arg == "positional" else runtime.model_arg}
     merged = {**runtime.default_args, **{k.lstrip("-"): v for k, v in args.items()}}
-    for name, value in merged.items():
-        if name not in owned:
-            argv += flag_words(runtime, name, value, snapshot)
+    argv += args_words(runtime, {k: v for k, v in merged.items() if k not in owned}, snapshot)
     if host and runtime.flag_names.get("host"):
         argv += flag_words(runtime, runtime.flag_names["host"], host, snapshot)
     argv += flag_words(runtime, runtime.flag_names["port"], port, snapshot)
