@@ -30,7 +30,7 @@ def _layout(cache_dir: Path | None):
 
 def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r}: expected text or json")
+        raise UsageError(f"--output-format {fmt!r}: expected text or json")
 
 
 @contextmanager
@@ -79,7 +79,7 @@ def prefetch_cmd(
 @cache_app.command("list")
 def list_cmd(
     cache_dir: Path = typer.Option(None, "--cache-dir", help=CACHE_DIR_HELP),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = typer.Option("text", "--output-format", "--format", help="text or json."),
 ) -> None:
     """List cached models: revision, commit, size, last use, hits; incomplete entries are marked."""
     from aimgen.cache.fsutil import human_bytes
@@ -103,7 +103,7 @@ def list_cmd(
 @cache_app.command("stats")
 def stats_cmd(
     cache_dir: Path = typer.Option(None, "--cache-dir", help=CACHE_DIR_HELP),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = typer.Option("text", "--output-format", "--format", help="text or json."),
 ) -> None:
     """Totals: models, revisions, bytes in blobs and partial downloads, active leases, free space, hits."""
     from aimgen.cache.fsutil import human_bytes
@@ -126,7 +126,7 @@ def verify_cmd(
     revision: str = typer.Option(None, "--revision", help="Only this revision of MODEL."),
     cache_dir: Path = typer.Option(None, "--cache-dir", help=CACHE_DIR_HELP),
     repair: bool = typer.Option(False, "--repair", help="Delete corrupted blobs and their records so the next prefetch refetches them."),
-    fmt: str = typer.Option("text", "--format", help="text or json (findings on stdout)."),
+    fmt: str = typer.Option("text", "--output-format", "--format", help="text or json (findings on stdout)."),
 ) -> None:
     """Hash every cached file and compare it with its recorded sha256 (LFS) or git blob id; exit 1 on a mismatch."""
     from aimgen.cache.fsutil import human_bytes
@@ -161,7 +161,7 @@ def prune_cmd(
     keep_last: int = typer.Option(None, "--keep-last", help="Keep only the N most recently used revisions."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be removed."),
     cache_dir: Path = typer.Option(None, "--cache-dir", help=CACHE_DIR_HELP),
-    fmt: str = typer.Option("text", "--format", help="text or json."),
+    fmt: str = typer.Option("text", "--output-format", "--format", help="text or json."),
 ) -> None:
     """Remove unused revisions; always clears debris (unlinked blobs, abandoned partial downloads)."""
     from aimgen.cache.fsutil import human_bytes

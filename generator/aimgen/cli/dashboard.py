@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from typing_extensions import Annotated
 
+from aimgen.cli import options as o
 from aimgen.cli.main import app, command_group
 from aimgen.console import console
 from aimgen.errors import InvalidInput
@@ -62,9 +63,11 @@ def _write_bytes(data: bytes, out: str) -> None:
 @dashboard_app.command("check")
 def check_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Report as JSON (stable keys).")] = False,
+    output_format: o.OutputFormat = "text",
 ) -> None:
     """Exit 1 when a dashboard or alert query is not valid PromQL or selects a metric the pinned vLLM
     (or AMD's exporter, kube-state-metrics) does not export."""
+    as_json = o.wants_json(output_format, as_json)
     from aimgen.observability import metrics, promql, queries
 
     found = queries.dashboard_queries() + queries.alert_queries()

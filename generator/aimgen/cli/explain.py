@@ -30,10 +30,12 @@ def explain_cmd(
     model_source: o.ModelSource = None,
     local_model_cache: o.LocalModelCache = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output with stable keys.")] = False,
+    output_format: o.OutputFormat = "text",
     engine_arg: o.EngineArgs = None,
     env: o.EnvVars = None,
 ) -> None:
     """Explain the decision for MODEL on a GPU: selected profile or plan, fallbacks, memory arithmetic."""
+    as_json = o.wants_json(output_format, as_json)
     from aimgen.compose import Options, compose
     from aimgen.explain import explain_dict, explain_text
 

@@ -7,6 +7,7 @@ import json
 import typer
 from typing_extensions import Annotated
 
+from aimgen.cli import options as o
 from aimgen.cli.main import app
 from aimgen.errors import UsageError
 
@@ -36,8 +37,10 @@ def _rows(kind: str) -> list[dict]:
 def list_cmd(
     kind: Annotated[str, typer.Argument(help="models | gpus | profiles")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON array on stdout.")] = False,
+    output_format: o.OutputFormat = "text",
 ) -> None:
     """List catalog models, GPUs or recipe profiles."""
+    as_json = o.wants_json(output_format, as_json)
     if kind not in KINDS:
         raise UsageError(f"cannot list {kind!r}; choose one of: {', '.join(KINDS)}")
     rows = _rows(kind)

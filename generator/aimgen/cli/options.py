@@ -119,3 +119,16 @@ def build_requests(models: list[str], gpu: str | None, gpus: int | None, precisi
                                 metric=metric, max_model_len=max_model_len,
                                 features=tuple(dict.fromkeys(features or ()))))
     return pool, requests
+
+
+# Every report command takes the same switch for machine-readable output: --output-format text|json (stable keys on
+# stdout). `--json` stays as its short form on the commands that had it, and the cache commands' `--format`.
+OutputFormat = Annotated[str, typer.Option("--output-format", metavar="text|json", help="text (default) | json: stable keys on stdout.")]
+OUTPUT_FORMATS = ("text", "json")
+
+
+def wants_json(output_format: str, as_json: bool = False) -> bool:
+    if output_format not in OUTPUT_FORMATS:
+        raise UsageError(f"--output-format {output_format!r} is not one of: {', '.join(OUTPUT_FORMATS)}")
+    return as_json or output_format == "json"
+

@@ -10,6 +10,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
+from aimgen.cli import options as o
 from aimgen.cli.main import app, command_group
 from aimgen.console import console
 
@@ -127,8 +128,10 @@ def _import_aim(file: str, out: Optional[str]) -> None:
 def check_cmd(
     files: Annotated[Optional[List[Path]], typer.Argument(help="Recipe files; default: every file in recipes/models/.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Findings as a JSON array on stdout.")] = False,
+    output_format: o.OutputFormat = "text",
 ) -> None:
     """Check recipe files: schema, catalog cross-references, removed engine flags, quick-reduce, citations."""
+    as_json = o.wants_json(output_format, as_json)
     from aimgen.recipes.lint import check_recipes
 
     findings, profiles = check_recipes(files or None)
@@ -149,10 +152,12 @@ def check_cmd(
 @recipes_app.command("audit")
 def audit_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Every divergence as a JSON array on stdout (explained ones too).")] = False,
+    output_format: o.OutputFormat = "text",
     show_all: Annotated[bool, typer.Option("--all", help="Also list the divergences the recipes explain, with their reason.")] = False,
 ) -> None:
     """Compare every recipe with InferenceX's AMD matrix, vLLM's recipes and AMD AIM's profiles (../shared/upstream-configs);
     fail on a divergence no recipe explains (audit: in the recipe file)."""
+    as_json = o.wants_json(output_format, as_json)
     from aimgen import paths
     from aimgen.catalog.models import load_models
     from aimgen.errors import EnvironmentProblem, InvalidInput

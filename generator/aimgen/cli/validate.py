@@ -8,6 +8,7 @@ from typing import List, Optional
 
 import typer
 
+from aimgen.cli import options as o
 from aimgen.cli.main import app
 from aimgen.console import console
 from aimgen.errors import InvalidInput
@@ -25,8 +26,10 @@ def validate_command(
         None, "--kube-version", metavar="X.Y", help="Kubernetes version for built-in kinds. Default: newest known."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report on stdout instead of lines on stderr."),
+    output_format: o.OutputFormat = "text",
 ) -> None:
     """Validate manifests: exit 0 valid, 1 invalid, 2 usage, 4 missing CRDs or tools."""
+    as_json = o.wants_json(output_format, as_json)
     from aimgen.validate.files import validate_files
     from aimgen.validate.report import emit_findings
 
