@@ -25,7 +25,7 @@ from aimgen.constants import (
 )
 from aimgen.multinode import EXECUTOR_ANNOTATION, EXECUTOR_MP, POD_IP_ENV, WORKER_CONTAINER
 from aimgen.names import dns_label
-from aimgen.render import autoscaling, k8s, localmodel
+from aimgen.render import autoscaling, k8s, localmodel, selectors
 from aimgen.sources import hub_egress_ports
 from aimgen.spec import DeploymentSpec, RuntimeSpec, ServingSpec
 
@@ -327,9 +327,7 @@ def _add_workers(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, predic
 def group_pods(spec: DeploymentSpec, svc: ServingSpec) -> dict:
     """Labels of every pod of one model's multi-node groups, heads and workers alike."""
     if spec.api == API_LLMISVC:
-        from aimgen.render.llmisvc import group_selector
-
-        return group_selector(spec, svc)
+        return selectors.group_selector(spec, svc)
     return pod_labels(spec, svc)
 
 
@@ -390,9 +388,7 @@ DNS_EGRESS = {
 def engine_pods(spec: DeploymentSpec, svc: ServingSpec | None = None) -> dict:
     """Labels that select the release's serving pods (or one model's), whichever KServe API made them."""
     if spec.api == API_LLMISVC:
-        from aimgen.render.llmisvc import workload_selector
-
-        return workload_selector(spec, svc)
+        return selectors.workload_selector(spec, svc)
     if svc is not None:
         return pod_labels(spec, svc)
     return {LABEL_INSTANCE: spec.release, "app.kubernetes.io/component": "predictor"}
@@ -510,7 +506,9 @@ def pod_disruption_budget(spec: DeploymentSpec, svc: ServingSpec) -> dict:
     }
 
 
-def render(spec: DeploymentSpec) -> list[dict]:
+def render(spec: DeploymentSpec, workloads: list[dict] | None = None) -> list[dict]:
+    """Every object of the release but exposure and monitoring, in apply order; `workloads` are the API's serving
+    objects when it is not an InferenceService (render/manifests.py passes render/llmisvc.py's)."""
     runtimes = {rt.name: rt for rt in spec.runtimes}
     docs: list[dict] = [service_account(spec)]
     if spec.api == API_ISVC:
@@ -522,12 +520,9 @@ def render(spec: DeploymentSpec) -> list[dict]:
         docs.append(bundle_configmap(spec))
     if spec.cache.prefetch_job:
         docs += [prefetch_job(spec, svc, runtimes[svc.runtime]) for svc in spec.services]
-    if spec.api == API_LLMISVC:
-        from aimgen.render import llmisvc
-
-        docs += llmisvc.render(spec)
-    else:
-        docs += [inference_service(spec, svc, runtimes[svc.runtime]) for svc in spec.services]
+    if workloads is None:
+        workloads = [inference_service(spec, svc, runtimes[svc.runtime]) for svc in spec.services]
+    docs += workloads
     if spec.exposure.network_policy:
         docs += [network_policy(spec), default_deny_policy(spec)]
         docs += [p for p in [hub_egress_policy(spec)] if p]

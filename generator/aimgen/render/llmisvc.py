@@ -23,8 +23,6 @@ from aimgen.constants import (
     KIND_LLM_INFERENCE_SERVICE_CONFIG,
     KSERVE_V1ALPHA2,
     LABEL_INSTANCE,
-    LABEL_KSERVE_COMPONENT,
-    LABEL_NAME,
     LLMISVC_CONTAINER,
     ROUTER_SCHEDULER,
 )
@@ -33,8 +31,6 @@ from aimgen.names import dns_label
 from aimgen.render import k8s, kserve
 from aimgen.spec import DeploymentSpec, RoleSpec, RuntimeSpec, ServingSpec
 
-# KServe's value of kserve.io/component on every engine pod of an LLMInferenceService (prefill and decode alike).
-WORKLOAD = "workload"
 # llm-d's role label KServe sets on engine pods (constants.LLMDRoleLabelKey): prefill, decode, or both.
 LABEL_LLMD_ROLE = "llm-d.ai/role"
 HF_URI = "hf://"
@@ -48,21 +44,6 @@ def pod_labels(spec: DeploymentSpec) -> dict:
     """Labels we add to the engine pods (spec.labels, copied onto the pod template). Only our instance label:
     KServe selects its own pods by app.kubernetes.io/name, part-of and component, which must stay KServe's."""
     return {LABEL_INSTANCE: spec.release}
-
-
-def workload_selector(spec: DeploymentSpec, svc: ServingSpec | None = None) -> dict:
-    """The engine pods of the release (or of one model): NetworkPolicy, PodDisruptionBudget, PodMonitor."""
-    out = {LABEL_INSTANCE: spec.release, LABEL_KSERVE_COMPONENT: WORKLOAD}
-    if svc is not None:
-        out[LABEL_NAME] = svc.name  # KServe names the pods' app after the LLMInferenceService
-    return out
-
-
-def group_selector(spec: DeploymentSpec, svc: ServingSpec) -> dict:
-    """Every pod of one model's multi-node groups, leaders and workers: KServe labels both with the service's
-    name (app.kubernetes.io/name) and copies spec.labels onto both templates (workload_multi_node.go), while
-    kserve.io/component: workload marks only the leaders."""
-    return {LABEL_INSTANCE: spec.release, LABEL_NAME: svc.name}
 
 
 def model_uri(svc: ServingSpec) -> str:

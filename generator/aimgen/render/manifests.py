@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from aimgen.render import exposure, kserve, monitoring
+from aimgen.constants import API_LLMISVC
+from aimgen.render import exposure, kserve, llmisvc, monitoring
 from aimgen.spec import DeploymentSpec
 
 
 def render_all(spec: DeploymentSpec) -> list[dict]:
-    return kserve.render(spec) + exposure.render(spec) + monitoring.render(spec)
+    workloads = llmisvc.render(spec) if spec.api == API_LLMISVC else None
+    return kserve.render(spec, workloads) + exposure.render(spec) + monitoring.render(spec)
