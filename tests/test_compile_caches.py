@@ -71,3 +71,20 @@ def test_the_chart_table_carries_it_for_every_profile():
     for key, profile in table["profiles"].items():
         env = profile["compileCacheEnv"]
         assert env and all(v.startswith("/models/compile/") for v in env.values()), key
+
+
+def test_validate_holds_llmisvc_pods_to_the_same_rule(cli):
+    """LLM007: the pods KServe builds from an LLMInferenceService keep their compile caches on the cache claim too;
+    a cache dir moved to a read-only place is an error, as SERVE012 says for an InferenceService."""
+    from aimgen.validate.llmisvc_pod import llmisvc_findings
+
+    code, out, err = cli("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--api", "llmisvc")
+    assert code == 0, err
+    docs = [d for d in yaml.safe_load_all(out) if d]
+    assert not [f for f in llmisvc_findings(docs, "rendered") if f.code == "LLM007"]
+    config = next(d for d in docs if d["kind"] == "LLMInferenceServiceConfig")
+    main = next(c for c in config["spec"]["template"]["containers"] if c["name"] == "main")
+    env = next(e for e in main["env"] if e["name"] == "TRITON_CACHE_DIR")
+    env["value"] = "/opt/triton"  # not a volume: the engine's root filesystem is read-only
+    found = [f for f in llmisvc_findings(docs, "edited") if f.code == "LLM007"]
+    assert [f.level for f in found] == ["error"] and "TRITON_CACHE_DIR=/opt/triton" in found[0].message

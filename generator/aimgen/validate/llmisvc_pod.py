@@ -140,6 +140,7 @@ LLM_PORT = "LLM002"  # the engine listens elsewhere than where KServe's Service,
 LLM_VOLUMES = "LLM003"  # a mount naming no volume, a path mounted twice, a volume with two sources
 LLM_GPUS = "LLM004"  # fewer GPUs than the engine's tensor x pipeline parallelism
 LLM_GROUP = "LLM005"  # a multi-node group KServe cannot build, or whose pods' GPUs and DP ranks miss the world size
+LLM_COMPILE = "LLM007"  # an engine compile/JIT cache read-only (error), off the cache claim or not keyed (warning)
 # Where KServe sends traffic (workload.go reconcileWorkloadService: 8000; with prefill the decode preset's routing
 # sidecar takes 8000 and forwards to --vllm-port=8001).
 ENGINE_PORT = {"both": 8000, "prefill": 8000, "decode": 8001, "worker": None}  # workers serve no HTTP (--headless)
@@ -236,6 +237,24 @@ def pod_problems(role: str, pod: dict) -> list[tuple[str, str, str]]:
     return out
 
 
+def compile_cache_findings(service: dict, docs: Iterable[dict]) -> list[tuple[str, str, str]]:
+    """The engine's compile/JIT caches in every pod KServe builds, held to the rule InferenceService pods are
+    (validate/serving.py compile_cache_problems, SERVE012)."""
+    from aimgen.runtimes.cmdline import runtime_for_command
+    from aimgen.validate.serving import compile_cache_problems
+
+    out = []
+    for role, pod in workload_pods(service, docs).items():
+        main = _main(pod)
+        runtime = runtime_for_command(tuple(main.get("command") or ())) if main else None
+        if runtime is None:
+            continue  # KServe's own launcher, or an engine aimgen has no runtime for
+        where = {"prefill": "spec.prefill.template", "worker": "spec.worker"}.get(role, "spec.template")
+        engine = f"{runtime.engine} {runtime.engine_version}"
+        out += compile_cache_problems(engine, runtime.compile_caches, pod, main, f"{where}.containers[main].env")
+    return out
+
+
 def services(docs: Iterable[dict]) -> Iterable[tuple[dict, str]]:
     """Every LLMInferenceService among `docs` with a spec to read, and how findings name it."""
     for doc in docs:
@@ -262,6 +281,8 @@ def llmisvc_findings(docs: list[dict], source: str) -> list:
                         for code, path, message in pod_problems(role, pod)]
             out += [Finding(ERROR, code, source, f"{label} {path}", message)
                     for code, path, message in group_problems(*merged_spec(doc, docs))]
+            out += [Finding(level, LLM_COMPILE, source, f"{label} {path}", message)
+                    for level, path, message in compile_cache_findings(doc, docs)]
         except (AttributeError, KeyError, TypeError, ValueError, IndexError):
             continue  # a manifest of the wrong shape: the schema findings already say what is wrong with it
     return out

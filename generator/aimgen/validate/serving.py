@@ -478,46 +478,49 @@ def check_cache(s: Served) -> list[Finding]:
 
 
 def check_compile_caches(s: Served) -> list[Finding]:
-    """The engine's compile/JIT caches belong on the writable cache claim, in a folder of this image and GPU
-    architecture (aimgen.cache.plan.compile_cache_env): a read-only folder fails the first compile, a pod-local one
-    recompiles at every start, a shared one hands one build's kernels to another."""
+    return [s.finding(level, COMPILE, path, message) for level, path, message in compile_cache_problems(
+        s.engine, s.cmd.runtime.compile_caches, s.pod["spec"], s.container, "spec.predictor.model.env")]
+
+
+def compile_cache_problems(engine: str, caches, pod_spec: dict, container: dict,
+                           env_path: str) -> list[tuple[str, str, str]]:
+    """(level, path, message) for an engine container whose compile/JIT caches are not where they belong: on the
+    writable cache claim, in a folder of this image and GPU architecture (aimgen.cache.plan.compile_cache_env). A
+    read-only folder fails the first compile, a pod-local one recompiles at every start, a shared one hands one
+    build's kernels to another. Serves InferenceService pods (SERVE012) and LLMInferenceService pods (LLM007)."""
     from aimgen.cache.plan import compile_cache_key
 
-    caches = s.cmd.runtime.compile_caches
-    env = _env(s.container)
-    volumes = {v.get("name"): v for v in s.pod["spec"].get("volumes") or ()}
-    claims = [m for m in s.container.get("volumeMounts") or ()
+    env = _env(container)
+    volumes = {v.get("name"): v for v in pod_spec.get("volumes") or ()}
+    claims = [m for m in container.get("volumeMounts") or ()
               if "persistentVolumeClaim" in volumes.get(m.get("name"), {}) and not m.get("readOnly")]
-    read_only_root = (s.container.get("securityContext") or {}).get("readOnlyRootFilesystem") is True
-    gfx = {g.gfx for g in pinned_gpus(s.pod["spec"])}
-    key = compile_cache_key(str(s.container.get("image") or ""))
+    read_only_root = (container.get("securityContext") or {}).get("readOnlyRootFilesystem") is True
+    gfx = {g.gfx for g in pinned_gpus(pod_spec)}
+    key = compile_cache_key(str(container.get("image") or ""))
     out = []
     for name in sorted(caches):
         path = env.get(name)
-        where = f"spec.predictor.model.env[{name}]"
+        where = f"{env_path}[{name}]"
         if path is None:
             if claims:
-                out.append(s.finding(WARNING, COMPILE, "spec.predictor.model.env",
-                                     f"{name} is not set: {s.engine} compiles into its default under HOME, lost with "
-                                     f"the pod, so every start recompiles; point it at the cache claim (mounted at "
-                                     f"{claims[0].get('mountPath')}) as `aimgen render` does"))
+                out.append((WARNING, env_path,
+                            f"{name} is not set: {engine} compiles into its default under HOME, lost with "
+                            f"the pod, so every start recompiles; point it at the cache claim (mounted at "
+                            f"{claims[0].get('mountPath')}) as `aimgen render` does"))
             continue
-        mount = _mount_of(s.container, path)
+        mount = _mount_of(container, path)
         if (mount is None and read_only_root) or (mount is not None and mount.get("readOnly")):
             what = f"volume {mount.get('name')} is mounted read-only" if mount else "the root filesystem is read-only"
-            out.append(s.finding(ERROR, COMPILE, where,
-                                 f"{name}={path}, but {what}: {s.engine}'s first compile would fail to write; point "
-                                 "it at a writable folder of the cache claim"))
+            out.append((ERROR, where, f"{name}={path}, but {what}: {engine}'s first compile would fail to write; "
+                        "point it at a writable folder of the cache claim"))
         elif claims and (mount is None or mount not in claims):
-            out.append(s.finding(WARNING, COMPILE, where,
-                                 f"{name}={path} is off the cache claim (mounted at {claims[0].get('mountPath')}): "
-                                 "the compiled kernels are lost with the pod and every start recompiles"))
+            out.append((WARNING, where, f"{name}={path} is off the cache claim (mounted at "
+                        f"{claims[0].get('mountPath')}): the compiled kernels are lost with the pod and every start "
+                        "recompiles"))
         elif mount in claims and (key not in path or (len(gfx) == 1 and f"/{next(iter(gfx))}/" not in f"{path}/")):
-            out.append(s.finding(WARNING, COMPILE, where,
-                                 f"{name}={path} is not keyed by the image ({key}) and GPU architecture "
-                                 f"({', '.join(sorted(gfx)) or 'unpinned'}): another build or GPU would load kernels "
-                                 "compiled for this one; use <cache>/compile/<image key>/<gfx>/ as `aimgen render` "
-                                 "does"))
+            out.append((WARNING, where, f"{name}={path} is not keyed by the image ({key}) and GPU architecture "
+                        f"({', '.join(sorted(gfx)) or 'unpinned'}): another build or GPU would load kernels "
+                        "compiled for this one; use <cache>/compile/<image key>/<gfx>/ as `aimgen render` does"))
     return out
 
 
