@@ -228,7 +228,6 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     port; `model_path` replaces the checkpoint id as the engine's model (a folder KServe filled); `to_head` is how
     a multi-node group's workers reach its head (aimgen.multinode.rendezvous_flags)."""
     from aimgen.cache.plan import cache_size_bytes, compile_cache_env
-    from aimgen.planning.planner import plan
     from aimgen.recipes import features
     from aimgen.runtimes.registry import runtime_for_backend
 
@@ -237,6 +236,8 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     runtime = runtime_for_backend(selection.backend)
     profile = selection.profile
     if profile is None:
+        from aimgen.planning.planner import plan  # only here: a cited profile never loads the planner's search
+
         the_plan = plan(model, req.pool, precision=selection.precision, metric=selection.metric,
                         backend=selection.backend, gpus=req.gpus, max_model_len=req.max_model_len)
         shape = the_plan.shape

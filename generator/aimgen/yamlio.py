@@ -133,8 +133,57 @@ def _construct(loader: _LineLoader, node: yaml.Node, path: Path_, lines: dict[Pa
     return loader.construct_object(node, deep=True)
 
 
+def _plain(value: Any) -> bool:
+    """Whether JSON gives this value back unchanged (str keys; str, int, float, bool, None, list, dict)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if not all(isinstance(k, str) for k in item):
+                return False
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif not (item is None or isinstance(item, (str, int, float))):
+            return False
+    return True
+
+
+def _parsed_path(text: str):
+    import hashlib
+
+    from aimgen.paths import user_cache_dir
+
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return user_cache_dir() / "yaml-parsed" / digest[:2] / f"{digest}.json"
+
+
 def load_with_lines(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
-    """Parse one YAML document; return the data and a map from key path to 1-based line."""
+    """Parse one YAML document; return the data and a map from key path to 1-based line. A document that parsed
+    before is read back from $XDG_CACHE_HOME/aimgen/yaml-parsed (JSON keyed by the text's SHA-256): the catalog
+    and recipes are the same on every run, and parsing them is most of a cold `aimgen render` after start-up.
+    Only what parsed cleanly and survives JSON unchanged is kept; a document with a problem is parsed each time."""
+    import json
+
+    cached = _parsed_path(text)
+    try:
+        kept = json.loads(cached.read_text())
+        return kept["data"], {tuple(path): line for path, line in kept["lines"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    data, lines = _load_with_lines(text, source)
+    if _plain(data):
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{id(lines)}.tmp")
+            tmp.write_text(json.dumps({"data": data, "lines": [[list(k), v] for k, v in lines.items()]}))
+            tmp.replace(cached)
+        except (OSError, ValueError, TypeError):
+            pass  # a read-only home only costs the next run the parse
+    return data, lines
+
+
+def _load_with_lines(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
     lines: dict[Path_, int] = {}
     try:
         check_limits(text, source)

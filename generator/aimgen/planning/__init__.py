@@ -5,8 +5,16 @@ smallest shape, engine settings, env, reasons). Pure functions; the only I/O is 
 suggestions when nothing fits.
 """
 
-from aimgen.planning.arch import ModelArch, arch_from_config
-from aimgen.planning.fit import Fit, fit_check
-from aimgen.planning.planner import Plan, plan
+from importlib import import_module
 
-__all__ = ["ModelArch", "arch_from_config", "Fit", "fit_check", "Plan", "plan"]
+# Resolved on first use, so that importing one planning module (a cited profile's fit) does not load the planner's
+# search as well: start-up time of `aimgen render`.
+_EXPORTS = {"ModelArch": "arch", "arch_from_config": "arch", "Fit": "fit", "fit_check": "fit", "Plan": "planner",
+            "plan": "planner"}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"aimgen.planning.{_EXPORTS[name]}"), name)

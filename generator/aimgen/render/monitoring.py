@@ -12,7 +12,6 @@ import re
 
 from aimgen.constants import API_LLMISVC, LABEL_ROLE, MONITORING_V1
 from aimgen.names import dns_label
-from aimgen.observability import alerts, dashboard
 from aimgen.observability import template as t
 from aimgen.render import k8s, kserve
 from aimgen.spec import DeploymentSpec
@@ -110,6 +109,8 @@ def pod_monitor(spec: DeploymentSpec) -> dict:
 
 
 def dashboard_configmap(spec: DeploymentSpec) -> dict:
+    from aimgen.observability import dashboard  # with --monitoring only: its builders cost a render's start-up
+
     text = t.fill(dashboard.render_text(), fill_values(spec))
     return {
         "apiVersion": "v1",
@@ -124,7 +125,7 @@ def prometheus_rule(spec: DeploymentSpec) -> dict:
         "apiVersion": MONITORING_V1,
         "kind": "PrometheusRule",
         "metadata": _metadata(spec, f"{spec.release}-alerts", "alerts", dict(spec.monitoring.selector_labels)),
-        "spec": json.loads(t.fill(alerts.render_text(), fill_values(spec))),
+        "spec": json.loads(t.fill(_alerts_text(), fill_values(spec))),
     }
 
 
@@ -138,3 +139,9 @@ def render(spec: DeploymentSpec) -> list[dict]:
     if m.alerts:
         docs.append(prometheus_rule(spec))
     return docs
+
+
+def _alerts_text() -> str:
+    from aimgen.observability import alerts  # with --monitoring only
+
+    return alerts.render_text()
