@@ -90,10 +90,10 @@ class ModelSource:
 
 def model_source(value: str | None, option: str = "--model-source") -> ModelSource | None:
     """The source as KServe's storageUri, or None (the Hub, through our cache); UsageError naming what is valid."""
-    from aimgen.validate.apirules import dns1123_subdomain
-
     if not value:
         return None
+    from aimgen.validate.apirules import dns1123_subdomain
+
     shown = secrets.redact_url(value)
     scheme, sep, rest = value.partition("://")
     if not sep or scheme not in SOURCE_SCHEMES:

@@ -8,7 +8,6 @@ from pathlib import Path
 from aimgen.catalog.gpus import Gpu, get_gpu
 from aimgen.errors import InvalidInput
 from aimgen.loading import load_checked
-from aimgen.validate import apirules
 
 DEFAULT_CPU_PER_GPU = 8
 DEFAULT_MEMORY_GIB_PER_GPU = 64
@@ -44,7 +43,10 @@ def default_pool(gpu: Gpu) -> NodePool:
 
 def api_problems(data: dict) -> list[tuple[str, str]]:
     """(field, why) for each placement value the API server would refuse on the serving pods or the claim:
-    the schema checks types, apirules the syntax Kubernetes' Go validation enforces."""
+    the schema checks types, apirules the syntax Kubernetes' Go validation enforces (loaded with a pool file only:
+    the default pools need none of it)."""
+    from aimgen.validate import apirules
+
     out = [(f"nodeSelector{k}", why) for k, why in apirules.node_selector(data.get("nodeSelector", {}))]
     for i, t in enumerate(data.get("tolerations", ())):
         out += [(f"tolerations[{i}]{'.' + f if f else ''}", why) for f, why in apirules.toleration(t)]

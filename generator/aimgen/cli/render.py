@@ -89,6 +89,10 @@ class RenderArgs:
 def _check_api_values(a: RenderArgs) -> None:
     """Options whose values land in manifests as they are: refused here when the API server would refuse them
     (validate/apirules.py), so neither `render` nor `values` writes them."""
+    given = (a.ingress_host, a.ingress_class, a.tls_secret, a.existing_claim, a.storage_secret, a.cache_size,
+             *(a.allow_namespace or ()))
+    if all(v is None for v in given):
+        return  # nothing to check: the rules module stays unloaded (start-up)
     from aimgen.validate import apirules
 
     checks = [
