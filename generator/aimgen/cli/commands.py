@@ -22,12 +22,18 @@ COMMANDS = {
 }
 
 
-def _import(module: str) -> None:
+def _import(module: str, word: str | None = None) -> None:
+    """Import the module that registers `word` (None: every command it has); a module with several commands may
+    register only the invoked one (its `register(word)`)."""
     try:
-        importlib.import_module(f"aimgen.cli.{module}")
+        loaded = importlib.import_module(f"aimgen.cli.{module}")
     except ModuleNotFoundError as exc:
         if exc.name != f"aimgen.cli.{module}":
             raise
+        return
+    register = getattr(loaded, "register", None)
+    if register is not None:
+        register(word)
 
 
 def mount(argv: list[str] | None) -> None:
@@ -35,7 +41,7 @@ def mount(argv: list[str] | None) -> None:
     if not words and "--version" in (argv or []):
         return
     if words and words[0] in COMMANDS:
-        _import(COMMANDS[words[0]])
+        _import(COMMANDS[words[0]], words[0])
         return
     for module in dict.fromkeys(COMMANDS.values()):
         _import(module)

@@ -258,9 +258,20 @@ def _with_defaults(fn, doc: str, **defaults):
     return command
 
 
-app.command("render")(render_cmd)
-app.command("values")(_with_defaults(
-    render_cmd,
-    "Helm values for charts/aim-engine (render --format values): `helm template` of them equals `aimgen render`.",
-    fmt="values",
-))
+_registered: set[str] = set()
+
+
+def register(word: str | None) -> None:
+    """Put `render` and/or `values` on the app: only the one a command line invokes (None: both, for help).
+    Typer builds every registered command's ~40 typed options on each call, a tenth of a cold render."""
+    if word in (None, "render") and "render" not in _registered:
+        _registered.add("render")
+        app.command("render")(render_cmd)
+    if word in (None, "values") and "values" not in _registered:
+        _registered.add("values")
+        app.command("values")(_with_defaults(
+            render_cmd,
+            "Helm values for charts/aim-engine (render --format values): `helm template` of them equals "
+            "`aimgen render`.",
+            fmt="values",
+        ))
