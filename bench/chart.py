@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from _timing import best, best_cpu  # noqa: E402
+from _timing import best, best_cpu_pair  # noqa: E402
 sys.path.insert(0, str(ROOT / "tests"))
 
 MODEL = "meta-llama/Llama-3.1-70B-Instruct"
@@ -60,9 +60,8 @@ def main() -> None:
         cli_validate = best(lambda: _run([aimgen, "render", *common, "-o", str(out)]), repeat=3)
         in_process = best(lambda: python_side(case, table), repeat=20)
         # Start-up cost side by side, measured in the same run: CPU time of a cold process each (issue 12: <= 2x).
-        cpu_cli = best_cpu([aimgen, "render", *common, "--no-validate", "-o", str(out)])
-        cpu_helm = best_cpu([str(helm_binary("helm3")), "template", RELEASE, str(CHART), "-f", str(values),
-                             "--namespace", "llm"])
+        helm3 = [str(helm_binary("helm3")), "template", RELEASE, str(CHART), "-f", str(values), "--namespace", "llm"]
+        cpu_cli, cpu_helm = best_cpu_pair([aimgen, "render", *common, "--no-validate", "-o", str(out)], helm3)
         zero = {}
         for which in ("helm3", "helm4"):
             binary = str(helm_binary(which))
