@@ -94,6 +94,11 @@ class Parallelism:
         }
 
 
+def or_plain(parallelism: Parallelism | None, tensor: int, pipeline: int, nodes: int) -> Parallelism:
+    """The split a plan or a serving spec carries; a hand-built one without it is plain TP x PP over its nodes."""
+    return parallelism or Parallelism(tensor, pipeline, nodes=nodes)
+
+
 def from_flags(gpus: int, nodes: int, args: dict) -> Parallelism:
     """A recipe profile's split: `gpus` in all over `nodes`; `data-parallel-size` and `enable-expert-parallel` in
     its args as the expert's command has them; TP is what remains. Without DP, nodes > 1 means one PP stage per

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aimgen.parallel import Parallelism
+from aimgen.parallel import Parallelism, or_plain
 
 
 @dataclass(frozen=True)
@@ -142,8 +142,7 @@ class ServingSpec:
 
     @property
     def shape(self) -> Parallelism:
-        return self.parallelism or Parallelism(self.tensor_parallel_size, self.pipeline_parallel_size,
-                                               nodes=self.nodes)
+        return or_plain(self.parallelism, self.tensor_parallel_size, self.pipeline_parallel_size, self.nodes)
 
     @property
     def multinode(self) -> bool:

@@ -34,7 +34,7 @@ from aimgen.planning.fit import (
 from aimgen.planning.formats import kv_bytes_per_element
 from aimgen.planning.recipe_only import refuse_planning
 from aimgen.planning.moe import moe_parallelism
-from aimgen.parallel import Parallelism
+from aimgen.parallel import Parallelism, or_plain
 from aimgen.planning.memory import active_param_count, kv_bytes_per_token, param_count, weight_bytes
 from aimgen.planning.search import (
     BATCHED_TOKENS,
@@ -92,8 +92,7 @@ class Plan:
 
     @property
     def shape(self) -> Parallelism:
-        return self.parallelism or Parallelism(self.tensor_parallel_size, self.pipeline_parallel_size,
-                                               nodes=self.nodes)
+        return or_plain(self.parallelism, self.tensor_parallel_size, self.pipeline_parallel_size, self.nodes)
 
     @property
     def gpus(self) -> int:
