@@ -108,6 +108,11 @@ SHAPE_FLAGS = GROUP_FLAGS | {"data-parallel-size", "enable-expert-parallel", "di
 ROLES = ("served_model_name", "port", "tensor_parallel_size", "pipeline_parallel_size", "revision", "tokenizer_revision")
 
 
+def _role_flags(names: dict) -> set[str]:
+    """The engine's spelling of the flags aimgen writes from the model and the shape (ROLES)."""
+    return {names[r] for r in ROLES if names.get(r)}
+
+
 def engine_flags(runtime, *, served_name: str, revision: str | None, tp: int, pp: int,
                  args: dict[str, Any]) -> dict[str, Any]:
     """The engine's flags by name (model and port aside): identity and parallelism, then the runtime's default
@@ -121,7 +126,7 @@ def engine_flags(runtime, *, served_name: str, revision: str | None, tp: int, pp
         flags[names["revision"]] = revision
         if names.get("tokenizer_revision"):
             flags[names["tokenizer_revision"]] = revision
-    reserved = {names[r] for r in ROLES if names.get(r)}
+    reserved = _role_flags(names)
     flags.update({k: v for k, v in {**runtime.default_args, **args}.items() if k not in reserved})
     return flags
 
@@ -162,13 +167,18 @@ def _check_engine(runtime, args: dict, env: dict, profile, where: tuple[str, str
         raise InvalidInput(f"{first.path}: {first.message}{more}", file=first.file)
 
 
+def _secret_problem(argv: tuple[str, ...], env: dict) -> str | None:
+    """The first credential in an argv or env (aimgen.secrets), as the message that refuses it."""
+    from aimgen import secrets
+
+    return secrets.argv_problem(argv) or next(
+        (m for k, v in sorted(env.items()) if (m := secrets.env_problem(k, v))), None)
+
+
 def _refuse_secrets(argv: tuple[str, ...], env: dict, profile) -> None:
     """The last look before argv and env reach a manifest: recipe loading already refuses credentials, this also
     covers runtime defaults and planned args (the chart's schema applies the same rule to its values)."""
-    from aimgen import secrets
-
-    problem = secrets.argv_problem(argv) or next(
-        (m for k, v in sorted(env.items()) if (m := secrets.env_problem(k, v))), None)
+    problem = _secret_problem(argv, env)
     if problem:
         raise InvalidInput(problem, file=profile.location if profile else "planned profile")
 
@@ -177,7 +187,7 @@ def _override(runtime, args: dict, env: dict, overrides: Overrides) -> tuple[dic
     """The user's flags and env over the profile's; what aimgen derives itself (parallelism, port, model name,
     revision) is refused: it follows from --gpus and the runtime."""
     names = runtime.flag_names
-    reserved = {names[r] for r in ROLES if names.get(r)} | {names.get("host")} | SHAPE_FLAGS
+    reserved = _role_flags(names) | {names.get("host")} | SHAPE_FLAGS
     for key, _ in overrides.args:
         if key == names.get("max_model_len"):
             raise UsageError(f"--engine-arg {key}: give --max-model-len N instead, which is checked against GPU "
@@ -186,10 +196,7 @@ def _override(runtime, args: dict, env: dict, overrides: Overrides) -> tuple[dic
             raise UsageError(f"--engine-arg {key}: aimgen sets it itself (from --gpus, the runtime and the model); "
                              "leave it out")
     given_args, given_env = dict(overrides.args), dict(overrides.env)
-    from aimgen import secrets
-
-    problem = secrets.argv_problem(tuple(f"--{k}={v}" for k, v in given_args.items())) or next(
-        (m for k, v in sorted(given_env.items()) if (m := secrets.env_problem(k, v))), None)
+    problem = _secret_problem(tuple(f"--{k}={v}" for k, v in given_args.items()), given_env)
     if problem:
         raise UsageError(f"--engine-arg/--env: {problem}")
     try:
