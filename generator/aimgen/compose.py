@@ -268,8 +268,8 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         if selection.derived:
             # Same env and tuning as the cited profile; TP from the pinned GPU count, context recomputed for it.
             shape = from_flags(selection.gpus, profile.nodes, args)
-            the_plan = derived_fit(model, gpu, profile.precision, args, names, shape,
-                                   max_model_len=req.max_model_len)
+            the_plan = selection.fit or derived_fit(model, gpu, profile.precision, args, names, shape,
+                                                    max_model_len=req.max_model_len)
             args[names["max_model_len"]] = the_plan.max_model_len
             profile_id = (f"{model_name(model.id)}-{gpu.name}-x{selection.gpus}-{profile.precision}-"
                           f"{profile.backend}-{profile.metric}-derived")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from aimgen.catalog.compat import default_precision, runnable
 from aimgen.catalog.models import CatalogModel
@@ -60,6 +61,9 @@ class Selection:
     backend: str
     metric: str
     fallbacks: tuple[str, ...] = field(default=())
+    # A derived profile's memory check at `gpus`, as selection found it fitting: realize() serves that, not a
+    # second run of the same arithmetic.
+    fit: Any = field(default=None, compare=False, repr=False)
 
     @property
     def derived(self) -> bool:
@@ -148,7 +152,7 @@ def _fit_at(req: Request, p: Profile, gpus: int):
     return derived_fit(req.model, gpu, p.precision, p.args, names, shape, max_model_len=req.max_model_len)
 
 
-def _derive(req: Request, sources: list[Profile], rank) -> tuple[Profile, int] | None:
+def _derive(req: Request, sources: list[Profile], rank) -> tuple[Profile, int, Any] | None:
     """The nearest cited profile made to run on another GPU count: on the pinned one, or (GPU count open, no
     cited shape fitting the pool or the pinned context) on the counts the pool offers, in the metric's order."""
     if req.model.recipe_only:
@@ -166,8 +170,9 @@ def _derive(req: Request, sources: list[Profile], rank) -> tuple[Profile, int] |
             return (*rank(p)[:3], abs(math.log2(p.gpus / n)), not p.default, -p.gpus)
 
         for p in sorted((p for p in sources if p.nodes == 1), key=nearness):
-            if _fit_at(req, p, n).fits:
-                return p, n
+            fit = _fit_at(req, p, n)
+            if fit.fits:
+                return p, n, fit
     return None
 
 
@@ -220,14 +225,14 @@ def select(req: Request, profiles: list[Profile] | None = None) -> Selection:
                "memory)")
         raise NoFeasiblePlan(f"{why}; {_would_work(req, on_gpu, rank)}")
     if found is not None:
-        p, n = found
+        p, n, fit = found
         notes = _open_fallbacks(req, p, n, first, sources)
         if req.gpus is None:  # one line for the GPU count: why it moved, and from which profile
             notes = [line for line in notes if not line.startswith("GPU count")]
             notes.append(f"GPU count {p.gpus} → {n}: no cited {p.shape} profile fits the pool {req.pool.name!r} "
                          f"({req.pool.gpus_per_node} GPUs per node){' at the pinned context' if req.max_model_len else ''}; "
                          f"derived from {p.id}")
-        return Selection(req, p, n, p.precision, p.backend, p.metric, tuple(notes))
+        return Selection(req, p, n, p.precision, p.backend, p.metric, tuple(notes), fit=fit)
     # Nothing cited shares the pinned precision, backend and metric, or (GPU count open) no cited shape fits the
     # pool even derived: the planner sizes it from the architecture within the pins, over nodes if need be.
     notes = []
