@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from aimgen import paths
 from aimgen.errors import InvalidInput
 from aimgen.schema_check import check
 from aimgen.yamlio import MAX_DOCUMENT_CHARS, load_with_lines
@@ -71,8 +72,10 @@ def load_checked(path: Path, schema: str, what: str,
     """Load YAML (or JSON) from path and check it against schemas/<schema>.schema.json; `screen` (data, file,
     lines) → findings runs first, for what must be refused before any message could quote it (secrets)."""
     text = read_text(path, what)
-    data, lines = load_with_lines(text, str(path))
-    findings = (screen(data, str(path), lines) if screen else []) or check(data, schema, str(path), lines)
+    remember = paths.shipped(path)
+    data, lines = load_with_lines(text, str(path), remember)
+    findings = (screen(data, str(path), lines) if screen else []) or check(data, schema, str(path), lines,
+                                                                             remember=remember)
     if findings:
         raise InvalidDocument(findings)
     return data, lines

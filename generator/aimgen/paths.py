@@ -54,3 +54,13 @@ def default_crd_dirs() -> list[Path]:
 def user_cache_dir() -> Path:
     """aimgen's per-user cache: $XDG_CACHE_HOME/aimgen (default ~/.cache/aimgen)."""
     return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "aimgen"
+
+
+def shipped(path: Path | str) -> bool:
+    """A file of the recipes or runtimes aimgen ships, read unchanged on every run: the only documents the
+    start-up caches under user_cache_dir() keep (a user's own inputs would only grow them)."""
+    try:
+        real = Path(path).resolve()
+    except OSError:
+        return False
+    return any(real.is_relative_to(root.resolve()) for root in (recipes_dir(), runtimes_dir()))

@@ -60,13 +60,11 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
-def known_valid(data: Any, schema_name: str) -> bool:
-    marker = _passed_marker(data, schema_name)
+def known_valid(marker) -> bool:
     return marker is not None and marker.is_file()
 
 
-def remember_valid(data: Any, schema_name: str) -> None:
-    marker = _passed_marker(data, schema_name)
+def remember_valid(marker) -> None:
     if marker is None:
         return
     try:
@@ -76,12 +74,19 @@ def remember_valid(data: Any, schema_name: str) -> None:
         pass  # a read-only home only costs the next run the check
 
 
-def check(data: Any, schema_name: str, source: str, lines: dict | None = None, code: str = "SCHEMA") -> list[Finding]:
-    if known_valid(data, schema_name):
+def passed_marker(data: Any, schema_name: str, remember: bool):
+    """Where a shipped document's pass is remembered (None: not one to remember, see paths.shipped())."""
+    return _passed_marker(data, schema_name) if remember else None
+
+
+def check(data: Any, schema_name: str, source: str, lines: dict | None = None, code: str = "SCHEMA",
+          remember: bool = False) -> list[Finding]:
+    marker = passed_marker(data, schema_name, remember)
+    if known_valid(marker):
         return []
     findings = _check(data, schema_name, source, lines, code)
     if not findings:
-        remember_valid(data, schema_name)
+        remember_valid(marker)
     return findings
 
 

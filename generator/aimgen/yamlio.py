@@ -158,11 +158,14 @@ def _parsed_path(text: str):
     return user_cache_dir() / "yaml-parsed" / digest[:2] / f"{digest}.json"
 
 
-def load_with_lines(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
-    """Parse one YAML document; return the data and a map from key path to 1-based line. A document that parsed
-    before is read back from $XDG_CACHE_HOME/aimgen/yaml-parsed (JSON keyed by the text's SHA-256): the catalog
-    and recipes are the same on every run, and parsing them is most of a cold `aimgen render` after start-up.
-    Only what parsed cleanly and survives JSON unchanged is kept; a document with a problem is parsed each time."""
+def load_with_lines(text: str, source: str, remember: bool = False) -> tuple[Any, dict[Path_, int]]:
+    """Parse one YAML document; return the data and a map from key path to 1-based line. With `remember` (a file
+    aimgen ships, paths.shipped()), a document that parsed before is read back from $XDG_CACHE_HOME/aimgen/
+    yaml-parsed (JSON keyed by the text's SHA-256): the catalog and recipes are the same on every run, and parsing
+    them is most of a cold `aimgen render` after start-up. Only what parsed cleanly and survives JSON unchanged is
+    kept; a document with a problem is parsed each time."""
+    if not remember:
+        return _load_with_lines(text, source)
     import json
 
     cached = _parsed_path(text)

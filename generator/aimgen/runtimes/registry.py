@@ -119,12 +119,14 @@ def _schema() -> dict:
 
 def load_runtime(folder: Path) -> Runtime:
     """Read and validate one runtime folder; raises InvalidInput naming the file and field."""
-    from aimgen.schema_check import known_valid, remember_valid
+    from aimgen.schema_check import known_valid, passed_marker, remember_valid
 
     file = folder / RUNTIME_FILE
     # A runtime folder may be a user's own backend: read under the same limits as every other input.
-    doc, _ = load_with_lines(read_text(file, "runtime"), str(file))
-    if not known_valid(doc, "runtime"):
+    remember = paths.shipped(file)
+    doc, _ = load_with_lines(read_text(file, "runtime"), str(file), remember)
+    marker = passed_marker(doc, "runtime", remember)
+    if not known_valid(marker):
         import jsonschema
 
         validator = jsonschema.Draft202012Validator(_schema())
@@ -133,7 +135,7 @@ def load_runtime(folder: Path) -> Runtime:
             first = errors[0]
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
             raise InvalidInput(f"{first.message}{more}", file=str(file), path=json_path(first.absolute_path) or None)
-        remember_valid(doc, "runtime")
+        remember_valid(marker)
     if doc["name"] != folder.name:
         raise InvalidInput(f"name {doc['name']!r} must equal the folder name {folder.name!r}", file=str(file),
                            path="name")

@@ -123,10 +123,11 @@ _EMPTY_RENAMED = Renamed(MappingProxyType({}), MappingProxyType({}))
 
 @lru_cache(maxsize=16)
 def _load_renamed(path: str, mtime_ns: int) -> Renamed:
+    from aimgen import paths
     from aimgen.loading import read_text
     from aimgen.yamlio import load_with_lines
 
-    doc = load_with_lines(read_text(Path(path), "renamed map"), path)[0] or {}
+    doc = load_with_lines(read_text(Path(path), "renamed map"), path, paths.shipped(path))[0] or {}
     if not isinstance(doc, dict):
         raise InvalidInput("a renamed map is a mapping with flags: and env:", file=path)
     return Renamed(MappingProxyType(dict(doc.get("flags") or {})), MappingProxyType(dict(doc.get("env") or {})))
