@@ -111,8 +111,7 @@ call it once each.
       {{- $z := index $files $file | default (dict "profiles" dict) -}}
       {{- $p = index $z.profiles $key -}}
       {{- if $p -}}
-        {{- $p = merge $p (index $z.base $p.backend) -}}
-        {{- $p = include "aim-engine.forApi" (dict "ctx" $ "profile" $p "llmisvc" (index ($z.llmisvc | default dict) $key)) | fromJson -}}
+        {{- $p = include "aim-engine.storedProfile" (dict "ctx" $ "z" $z "entry" $p "llmisvc" (index ($z.llmisvc | default dict) $key)) | fromJson -}}
       {{- end -}}
       {{- if not $p -}}
         {{- fail (printf "deployments[%d] (%s): the chart has no profile %s; `aimgen values %s --gpu %s` writes the values for it (an inline profile when it is not a recipe's)" $i $d.name $key $d.model $d.gpu) -}}
@@ -168,9 +167,18 @@ does not share with the file's `base` for its backend. Argument: dict "ctx" $ "t
 {{- if $choice.key -}}
   {{- $choice = dict "profile" (index $z.profiles $choice.key) "fallbacks" $choice.fallbacks -}}
 {{- end -}}
-{{- $profile := merge $choice.profile (index $z.base $choice.profile.backend) -}}
-{{- $profile = include "aim-engine.forApi" (dict "ctx" .ctx "profile" $profile "llmisvc" $variant) | fromJson -}}
+{{- $profile := include "aim-engine.storedProfile" (dict "ctx" .ctx "z" $z "entry" $choice.profile "llmisvc" $variant) | fromJson -}}
 {{- toJson (dict "profile" $profile "fallbacks" $choice.fallbacks) -}}
+{{- end }}
+
+{{/*
+A profile entry as a zero-config file stores it, made whole: the fields it shares with the file's other entries of
+its backend (`base`) merged back, then the API's variant laid over it (aim-engine.forApi).
+Argument: dict "ctx" $ "z" FILE "entry" ENTRY "llmisvc" VARIANT. Result: JSON.
+*/}}
+{{- define "aim-engine.storedProfile" -}}
+{{- $profile := merge .entry (index .z.base .entry.backend) -}}
+{{- include "aim-engine.forApi" (dict "ctx" .ctx "profile" $profile "llmisvc" .llmisvc) -}}
 {{- end }}
 
 {{/*
