@@ -183,18 +183,23 @@ def _refuse_secrets(argv: tuple[str, ...], env: dict, profile) -> None:
         raise InvalidInput(problem, file=profile.location if profile else "planned profile")
 
 
-def _override(runtime, args: dict, env: dict, overrides: Overrides) -> tuple[dict, dict]:
-    """The user's flags and env over the profile's; what aimgen derives itself (parallelism, port, model name,
-    revision) is refused: it follows from --gpus and the runtime."""
+def _given(runtime, overrides: Overrides | None) -> tuple[dict, dict]:
+    """The user's flags and env, checked before any arithmetic. What aimgen derives itself (parallelism, port, model
+    name, revision) is refused: it follows from --gpus and the runtime; so is the context, which has its own
+    option. The settings the memory check reads (planning.profile_fit.fit_flags) are honoured through it."""
+    if overrides is None:
+        return {}, {}
     names = runtime.flag_names
     reserved = _role_flags(names) | {names.get("host")} | SHAPE_FLAGS
-    for key, _ in overrides.args:
+    for key, value in overrides.args:
         if key == names.get("max_model_len"):
             raise UsageError(f"--engine-arg {key}: give --max-model-len N instead, which is checked against GPU "
                              "memory for the chosen shape")
         if key in reserved:
             raise UsageError(f"--engine-arg {key}: aimgen sets it itself (from --gpus, the runtime and the model); "
                              "leave it out")
+        if (why := _setting_problem(names, key, value)):
+            raise UsageError(f"--engine-arg {key}={value}: {why}")
     given_args, given_env = dict(overrides.args), dict(overrides.env)
     problem = _secret_problem(tuple(f"--{k}={v}" for k, v in given_args.items()), given_env)
     if problem:
@@ -203,7 +208,26 @@ def _override(runtime, args: dict, env: dict, overrides: Overrides) -> tuple[dic
         _check_engine(runtime, given_args, given_env, None, where=("--engine-arg/--env", runtime.engine))
     except InvalidInput as exc:  # the user's own option, not a file: a usage error (exit 2)
         raise UsageError(f"--engine-arg/--env: {exc.message}") from None
-    return {**args, **given_args}, {**env, **given_env}
+    return given_args, given_env
+
+
+def _setting_problem(names: dict, key: str, value: Any) -> str | None:
+    """What the memory check cannot read in a value for one of its settings (the engine's parser takes any
+    number; the arithmetic and the engine at start-up do not)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key == names.get("gpu_memory_utilization") and not (number and 0 < value <= 1):
+        return "expected a fraction of GPU memory in (0, 1], e.g. 0.9"
+    if key == names.get("max_num_seqs") and not (number and isinstance(value, int) and value >= 1):
+        return "expected a positive whole number of sequences, e.g. 256"
+    return None
+
+
+def _refuse_unfit(what: str, fit, given: dict, hints: list[str], location: str | None) -> None:
+    """An override of a setting the memory check reads that leaves the shape without room: exit 3, with the
+    values of those settings that would fit (never a quietly changed value, never a pod that cannot start)."""
+    flags = " ".join(f"--engine-arg {k}={v}" for k, v in given.items())
+    would = "; would work: " + ", or ".join([*hints, f"without {flags}"])
+    raise NoFeasiblePlan(f"{what} with {flags} does not fit: {fit.reason}{would}", file=location)
 
 
 def _runtime_spec(runtime, gfx: str, port: int | None = None, multinode: bool = False) -> RuntimeSpec:
@@ -242,34 +266,50 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     model, gpu = req.model, req.pool.gpu
     runtime = runtime_for_backend(selection.backend)
     profile = selection.profile
+    names = runtime.flag_names
+    if profile is not None:
+        # before any arithmetic: a removed or mistyped flag gets the snapshot's hint, not a sizing error
+        _check_engine(runtime, profile.args, profile.env, profile)
+    given_args, given_env = _given(runtime, overrides)
+    from aimgen.planning.profile_fit import derived_fit, fit_flags, profile_fit, what_fits
+
+    # Overrides of what the memory check reads are laid over the profile before it: the arithmetic runs on what
+    # the engine will be given, and an override that leaves no room exits 3 here, saying what would fit.
+    modeled = {k: v for k, v in given_args.items() if k in fit_flags(names)}
     if profile is None:
         from aimgen.planning.planner import plan  # only here: a cited profile never loads the planner's search
 
-        the_plan = plan(model, req.pool, precision=selection.precision, metric=selection.metric,
-                        backend=selection.backend, gpus=req.gpus, max_model_len=req.max_model_len)
+        gmu = modeled.get(names.get("gpu_memory_utilization"))
+        gmu = gmu if isinstance(gmu, (int, float)) and not isinstance(gmu, bool) else None
+        try:  # the planner sizes the shape at the user's utilization
+            the_plan = plan(model, req.pool, precision=selection.precision, metric=selection.metric,
+                            backend=selection.backend, gpus=req.gpus, max_model_len=req.max_model_len,
+                            gpu_memory_utilization=gmu)
+        except NoFeasiblePlan as exc:
+            if gmu is None:
+                raise
+            raise NoFeasiblePlan(f"with --engine-arg {names['gpu_memory_utilization']}={gmu}: {exc.message}; or "
+                                 "without that --engine-arg") from None
         shape = the_plan.shape
-        args = dict(the_plan.args)
+        args = {**the_plan.args, **given_args}
         env = dict(the_plan.env)
         checkpoint = model.checkpoints.get(selection.precision, model.id)
         revision = model.revision
         profile_id = (f"planned-{model_name(model.id)}-{gpu.name}-x{shape.world_size}-{selection.precision}-"
                       f"{selection.metric}")
         source_title = "planned from the model architecture (no recipe profile)"
+        fit = profile_fit(model, gpu, the_plan.precision, args, names, shape) if modeled else None
     else:
-        from aimgen.planning.profile_fit import derived_fit, profile_fit
-
-        # before any arithmetic: a removed or mistyped flag gets the snapshot's hint, not a sizing error
-        _check_engine(runtime, profile.args, profile.env, profile)
-        names = runtime.flag_names
-        args = dict(profile.args)
+        args = {**profile.args, **given_args}
         env = dict(profile.env)
         checkpoint = profile.checkpoint or model.checkpoints.get(profile.precision, model.id)
         revision = profile.revision or (model.revision if checkpoint == model.id else None)
         if selection.derived:
             # Same env and tuning as the cited profile; TP from the pinned GPU count, context recomputed for it.
             shape = from_flags(selection.gpus, profile.nodes, args)
-            the_plan = selection.fit or derived_fit(model, gpu, profile.precision, args, names, shape,
-                                                    max_model_len=req.max_model_len)
+            # select() sized it with the profile's own settings: an override of one is sized again
+            the_plan = selection.fit if selection.fit and not modeled else derived_fit(
+                model, gpu, profile.precision, args, names, shape, max_model_len=req.max_model_len)
             args[names["max_model_len"]] = the_plan.max_model_len
             profile_id = (f"{model_name(model.id)}-{gpu.name}-x{selection.gpus}-{profile.precision}-"
                           f"{profile.backend}-{profile.metric}-derived")
@@ -281,10 +321,14 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
             the_plan = profile_fit(model, gpu, profile.precision, args, names, shape)
             profile_id = profile.id
             source_title = profile.source["title"]
-        if not the_plan.fits:
-            raise NoFeasiblePlan(f"profile {profile_id} does not fit: {the_plan.reason}", file=profile.location)
-    if overrides is not None:
-        args, env = _override(runtime, args, env, overrides)
+        fit = the_plan
+        if not fit.fits and not modeled:
+            raise NoFeasiblePlan(f"profile {profile_id} does not fit: {fit.reason}", file=profile.location)
+    if fit is not None and not fit.fits:
+        what = f"profile {profile_id}" if profile else f"planned {profile_id}"
+        _refuse_unfit(what, fit, modeled, what_fits(model, gpu, selection.precision, args, names, shape, modeled),
+                      profile.location if profile else None)
+    env = {**env, **given_env}
     # Features only add flags (after the user's own, which they may not change): words appended to the argv.
     added, feature_lines = features.switch_on(model.id, selection.backend, args, req.features)
     if profile is None or added:
