@@ -105,3 +105,25 @@ def test_notes_tell_how_to_reach_every_model(values):
         assert f"port-forward service/{name}-predictor 8080:80" in notes
     assert "curl -s http://127.0.0.1:8080/v1/models" in notes and "/v1/chat/completions" in notes
     assert "helm test notes -n llm" in notes
+
+
+@pytest.mark.parametrize("which", sorted(HELMS))
+def test_helm_test_pod_takes_its_fixed_settings_from_the_pod_policy(which):
+    """The `helm test` pod is chart-only, yet its resources, security context, /tmp size and wait timeout are
+    aimgen.spec.PodPolicy's, placed from files/pod.json like every other pod's: none is written in a template."""
+    from aimgen.render.k8s import client_pod_security_context
+    from aimgen.spec import PodPolicy
+
+    pod = PodPolicy()
+    result = template(which, "t", sets=["model=Qwen/Qwen3-8B", "gpu=mi300x"])
+    assert result.returncode == 0, result.stderr
+    test_pod = next(d for d in load_docs(result.stdout)
+                    if d["kind"] == "Pod" and (d["metadata"].get("annotations") or {}).get("helm.sh/hook") == "test")
+    spec = test_pod["spec"]
+    assert spec["securityContext"] == client_pod_security_context(pod)
+    containers = spec["initContainers"] + spec["containers"]
+    assert containers and all(c["resources"] == pod.test_resources for c in containers)
+    waits = [c["args"] for c in spec["initContainers"]]
+    assert waits and all(a[a.index("--timeout") + 1] == str(pod.test_wait_seconds) for a in waits)
+    tmp = next(v for v in spec["volumes"] if v["name"] == "tmp")
+    assert tmp["emptyDir"]["sizeLimit"] == pod.test_tmp_size

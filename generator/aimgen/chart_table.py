@@ -213,8 +213,11 @@ def pod_fragments(pod: PodPolicy) -> dict:
         "jobTmpSizeLimit": pod.job_tmp_size,
         "backoffLimit": pod.job_backoff_limit,
         "ttlSecondsAfterFinished": pod.job_ttl_seconds,
-        "pdbMaxUnavailable": pod.pdb_max_unavailable,
         "tokenFileMode": pod.token_file_mode,
+        "testPodSecurityContext": k8s.client_pod_security_context(pod),
+        "testResources": pod.test_resources,
+        "testTmpSizeLimit": pod.test_tmp_size,
+        "testWaitSeconds": pod.test_wait_seconds,
         "probes": probes,
     }
 

@@ -30,6 +30,14 @@ def _prefetch_resources() -> dict:
     }
 
 
+def _test_resources() -> dict:
+    # The `helm test` pod runs `aimgen wait` and `aimgen smoke`: HTTP clients, a fraction of a core each.
+    return {
+        "requests": {"cpu": "100m", "memory": "256Mi", "ephemeral-storage": "64Mi"},
+        "limits": {"cpu": "1", "memory": "512Mi", "ephemeral-storage": "256Mi"},
+    }
+
+
 @dataclass(frozen=True)
 class PodPolicy:
     """The fixed settings of every pod the release runs, decided here once: the renderers build from it and
@@ -48,6 +56,18 @@ class PodPolicy:
     pdb_max_unavailable: int = 1  # voluntary evictions take one replica of a model at a time
     token_file_mode: int = 0o440  # owner root, group fsGroup: readable by the non-root user, by nobody else
     prefetch_resources: dict = field(default_factory=_prefetch_resources, hash=False, compare=False)
+    # The chart's `helm test` pod (templates/tests/): its containers, its /tmp, how long it waits for each endpoint
+    # (the first start of a large model downloads and loads weights for minutes).
+    test_resources: dict = field(default_factory=_test_resources, hash=False, compare=False)
+    test_tmp_size: str = "256Mi"
+    test_wait_seconds: int = 600
+
+    def disruption_budget(self, nodes: int) -> dict:
+        """The PodDisruptionBudget's budget for a replica of `nodes` pods. One replica at a time; a multi-node group
+        is one replica whose pods all must run (losing a worker stops the head's engine), so none of its pods may be
+        evicted voluntarily: drain by deleting the group. The renderers and the chart (each compiled profile's
+        disruptionBudget) place this answer; neither restates it."""
+        return {"minAvailable": nodes} if nodes > 1 else {"maxUnavailable": self.pdb_max_unavailable}
 
 
 @dataclass(frozen=True)

@@ -463,14 +463,7 @@ One container of the `helm test` Pod. Argument: dict "ctx" $ "name" CONTAINER_NA
     - name: HOME
       value: /tmp
   resources:
-    requests:
-      cpu: 100m
-      memory: 256Mi
-      ephemeral-storage: 64Mi
-    limits:
-      cpu: "1"
-      memory: 512Mi
-      ephemeral-storage: 256Mi
+    {{- toYaml (include "aim-engine.pod" .ctx | fromJson).testResources | nindent 4 }}
   volumeMounts:
     - name: tmp
       mountPath: /tmp

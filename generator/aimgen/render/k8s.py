@@ -44,15 +44,27 @@ def metadata(spec: DeploymentSpec, name: str, component: str, app: str | None = 
     return meta
 
 
-def pod_security_context(pod: PodPolicy) -> dict:
+def client_pod_security_context(pod: PodPolicy) -> dict:
+    """A pod that opens no GPU device and writes no shared volume (the chart's `helm test` pod): the non-root user
+    alone, no device groups, no fsGroup."""
     return {
         "runAsNonRoot": True,
         "runAsUser": pod.run_as_user,
         "runAsGroup": pod.run_as_user,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def pod_security_context(pod: PodPolicy) -> dict:
+    """The client's, plus the device groups and fsGroup a serving or prefetch pod needs (seccomp stays last)."""
+    user = client_pod_security_context(pod)
+    seccomp = user.pop("seccompProfile")
+    return {
+        **user,
         "fsGroup": pod.run_as_user,
         "fsGroupChangePolicy": "OnRootMismatch",
         "supplementalGroups": list(pod.device_groups),
-        "seccompProfile": {"type": "RuntimeDefault"},
+        "seccompProfile": seccomp,
     }
 
 

@@ -494,14 +494,11 @@ def hub_egress_policy(spec: DeploymentSpec) -> dict | None:
 
 
 def pod_disruption_budget(spec: DeploymentSpec, svc: ServingSpec) -> dict:
-    # One replica at a time; a multi-node group is one replica whose pods all must run (losing the worker stops
-    # the head's engine), so none of its pods may be evicted voluntarily: drain by deleting the group.
-    budget = {"minAvailable": svc.nodes} if svc.multinode else {"maxUnavailable": spec.pod.pdb_max_unavailable}
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
         "metadata": k8s.metadata(spec, f"{svc.name}-pdb", "disruption-budget", svc.name),
-        "spec": {**budget, "selector": {"matchLabels": group_pods(spec, svc) if svc.multinode
+        "spec": {**spec.pod.disruption_budget(svc.nodes), "selector": {"matchLabels": group_pods(spec, svc) if svc.multinode
                                         else engine_pods(spec, svc)}},
     }
 

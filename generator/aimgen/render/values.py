@@ -15,6 +15,7 @@ from aimgen.spec import (
     DisaggregationSpec,
     LocalModelSpec,
     MonitoringSpec,
+    PodPolicy,
     RuntimeSpec,
     ServingSpec,
 )
@@ -58,7 +59,8 @@ def disaggregation_entry(d: DisaggregationSpec) -> dict:
     }
 
 
-def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str = "isvc") -> dict:
+def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str = "isvc",
+                  pod: PodPolicy = PodPolicy()) -> dict:
     """Everything about one served model that depends neither on the node pool nor on the release. A profile
     compiled for llmisvc says so (its argv and port are KServe's LLMInferenceService's), and carries its
     prefill/decode roles when it has them."""
@@ -92,6 +94,7 @@ def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str =
         "startupFailureThreshold": svc.probes.startup_failure_threshold,
         "cacheGiB": cache_gib(svc.cache_bytes),
         "weightsBytes": svc.weights_bytes,
+        "disruptionBudget": pod.disruption_budget(svc.nodes),
         **({"derivedFrom": svc.derived_from} if svc.derived_from else {}),
     }
     if svc.storage_uri:
@@ -180,7 +183,7 @@ def to_values(spec: DeploymentSpec, table: dict | None) -> dict:
     router_gateway, router_gateway_ns = (e.gateway or ("", "")) if llmisvc else ("", "")
     values: dict = {
         "deployments": [
-            deployment_values(svc, profile_entry(svc, runtimes[svc.runtime], c.mount_path, spec.api), table)
+            deployment_values(svc, profile_entry(svc, runtimes[svc.runtime], c.mount_path, spec.api, spec.pod), table)
             for svc in spec.services
         ],
         "clusterRuntime": spec.cluster_runtime,
