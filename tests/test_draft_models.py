@@ -183,3 +183,18 @@ def test_spec_decoding_methods_exist_in_the_pinned_engine():
                 named[f"{model}:{name}"] = config["method"]
     assert named, "no recipe names a speculative method"
     assert {k: m for k, m in named.items() if m not in methods} == {}
+
+
+def test_a_draft_revision_no_hub_takes_is_refused_by_render_and_validate(cli, tmp_path):
+    bad = json.dumps({"model": SMALL, "revision": "../x"})
+    code, out, err = cli("render", LLAMA, "--gpu", "mi300x", "--engine-arg", f"speculative-config={bad}")
+    assert code == 1 and out == "" and f"the draft model {SMALL} (--speculative-config): revision '../x'" in err
+    docs, _ = render(cli, tmp_path, LLAMA, "--gpu", "mi300x", "--engine-arg",
+                     "speculative-config=" + json.dumps({"model": SMALL}))
+    isvc = next(d for d in docs if d["kind"] == "InferenceService")
+    args = isvc["spec"]["predictor"]["model"]["args"]
+    args[:] = [f"--speculative-config={bad}" if a.startswith("--speculative-config") else a for a in args]
+    path = tmp_path / "bad-revision.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    code, _, err = cli("validate", str(path))
+    assert code == 1 and "SERVE005" in err and "revision '../x'" in err

@@ -50,7 +50,10 @@ def named_repos(runtime, value_of: Callable[[str], Any], checkpoint: str) -> tup
             continue
         revision = (value_of(place.revision_flag) if place.revision_flag
                     else _value(value_of(place.flag), place.revision_key) if place.revision_key else None)
-        revision = check_revision(str(revision)) if revision else None
+        try:
+            revision = check_revision(str(revision)) if revision else None
+        except InvalidInput as exc:
+            raise InvalidInput(f"the draft model {repo} (--{place.flag}): {exc.message}") from None
         found[repo] = HubRepo(repo, revision, catalog_bytes(repo))
     return tuple(found.values())
 

@@ -450,16 +450,21 @@ def check_cache(s: Served) -> list[Finding]:
 def check_draft_cache(s: Served) -> list[Finding]:
     """An engine that runs offline must find every Hub repo it loads besides the model (a speculative-decoding
     draft, aimgen.planning.drafts) where some prefetch of this input writes it, at the revision it asks for."""
+    from aimgen.errors import InvalidInput
     from aimgen.planning.drafts import named_repos
 
     env = _env(s.container)
     if not _offline(env):
         return []  # the engine downloads it itself at start-up
+    try:
+        repos = named_repos(s.cmd.runtime, lambda flag: s.cmd.get(f"--{flag}"), s.cmd.model or "")
+    except InvalidInput as exc:  # a draft revision no Hub would take
+        return [s.finding(ERROR, CACHE, MODEL_ARGS, exc.message)]
     hub = engine_hub_dir(env, s.cmd.get("--download-dir"))
     where = _on_volume(s.pod["spec"], s.container, hub)
     writers = _writers(s)
     out = []
-    for repo in named_repos(s.cmd.runtime, lambda flag: s.cmd.get(f"--{flag}"), s.cmd.model or ""):
+    for repo in repos:
         revision = repo.revision or "main"
         if any(w.model == repo.repo and w.revision == revision and w.location is not None and w.location == where
                for w in writers):
