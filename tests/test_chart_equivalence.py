@@ -153,6 +153,7 @@ def pool_cases() -> list[Case]:
 
 
 def option_cases() -> list[Case]:
+    from aimgen.compose import Overrides
     from aimgen.sources import model_source
 
     qwen = (("Qwen/Qwen3-8B", None, None, "vllm", "latency", None),)
@@ -222,6 +223,12 @@ def option_cases() -> list[Case]:
         Case("local-model-cache-s3-pool", qwen, node_pool=ROOT / "recipes" / "node-pools" / "mi300x-8gpu.yaml",
              options=(("local_model_cache", "/mnt/nvme"), ("model_source", model_source("s3://llm-weights/q")),
                       ("cache_enabled", False))),
+        # A profile whose own args name a draft model the catalog sizes (Llama 3.2 1B): an inline profile with
+        # extraRepos, prefetched beside the checkpoint and counted in the claim.
+        Case("draft-model-in-profile", (("meta-llama/Llama-3.1-8B-Instruct", None, None, "vllm", "latency", None),),
+             gpu="mi300x", options=(("prefetch_job", True), ("overrides", Overrides(args=(
+                 ("speculative-config", '{"model":"meta-llama/Llama-3.2-1B-Instruct","num_speculative_tokens":3}'),
+             ))))),
         Case("planned-model", planned, gpu="mi300x", model_config=config),
         Case("planned-model-pool", planned, node_pool=ROOT / "recipes" / "node-pools" / "mi325x-4gpu.yaml",
              model_config=config, namespace="llm"),
@@ -513,6 +520,11 @@ FEATURE_CASES = [
     Case("features-llmisvc-multinode", (("deepseek-ai/DeepSeek-R1", 16, "fp8", "vllm", "throughput", "group"),),
          node_pool=multinode_pool("mi300x", 2), namespace="llm", options=(("api", "llmisvc"),),
          features=("tool-calling",)),
+    # A draft model (EAGLE head) prefetched beside the checkpoint: init container and prefetch Job, both APIs.
+    Case("features-draft-model", (("mistralai/Mistral-Medium-3.5-128B", None, None, "vllm", "latency", None),),
+         gpu="mi300x", options=(("prefetch_job", True),), features=("spec-decoding",)),
+    Case("features-draft-model-llmisvc", (("poolside/Laguna-XS.2", None, None, "vllm", "latency", None),),
+         gpu="mi300x", options=(("api", "llmisvc"), ("prefetch_job", True)), features=("spec-decoding",)),
 ]
 
 
@@ -528,10 +540,24 @@ def test_features_render_as_aimgen_render_feature(which):
         assert any(a.startswith(("--reasoning-parser", "--tool-call-parser", "--speculative-config")) for a in args)
     group = next(d for d in expected["features-multinode"].docs if d["kind"] == "InferenceService")
     assert "--reasoning-parser=deepseek_r1" in group["spec"]["predictor"]["workerSpec"]["containers"][0]["args"]
+    for case, draft in (("features-draft-model", "mistralai/Mistral-Medium-3.5-128B-EAGLE"),
+                        ("features-draft-model-llmisvc", "poolside/Laguna-XS.2-speculator.dflash")):
+        prefetched = {c["args"][2] for doc in expected[case].docs for c in _prefetch_containers(doc)}
+        assert draft in prefetched and len(prefetched) == 2, (case, prefetched)
+
+
+def _prefetch_containers(doc: dict) -> list[dict]:
+    """The `aimgen cache prefetch` containers of a Job, an InferenceService or an LLMInferenceServiceConfig."""
+    pods = [doc.get("spec", {}).get("template", {}).get("spec", {}),
+            doc.get("spec", {}).get("predictor", {}), doc.get("spec", {}).get("template", {})]
+    return [c for pod in pods for c in pod.get("initContainers", []) + pod.get("containers", [])
+            if c.get("name", "").startswith("model-prefetch")]
 
 
 ZERO_CONFIG_FEATURES = [
     ("Qwen/Qwen3.6-35B-A3B", "mi300x", ("tool-calling", "reasoning", "spec-decoding")),
+    ("mistralai/Mistral-Medium-3.5-128B", "mi300x", ("spec-decoding",)),  # a draft model: its prefetch and claim
+    ("moonshotai/Kimi-K2.6", "mi355x", ("spec-decoding",)),
     ("deepseek-ai/DeepSeek-V4-Pro", "mi355x", ("reasoning", "tool-calling")),
     ("openai/gpt-oss-120b", "mi300x", ("tool-calling",)),
 ]

@@ -100,6 +100,8 @@ class Decision:
     runtime: RuntimeSpec
     engine_flags: dict[str, Any] = field(default_factory=dict)  # flag name -> value, what `aimgen launch` runs
     features: tuple[str, ...] = ()  # what each requested recipe feature set
+    # what the cache holds besides the checkpoint, each line marked when the claim may lack room (repo_notes)
+    repo_notes: tuple[tuple[bool, str], ...] = ()
 
 
 # The split and the group's rendezvous (aimgen.parallel, aimgen.multinode): the pods and the GPUs they ask for are
@@ -259,6 +261,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     port; `model_path` replaces the checkpoint id as the engine's model (a folder KServe filled); `to_head` is how
     a multi-node group's workers reach its head (aimgen.multinode.rendezvous_flags)."""
     from aimgen.cache.plan import cache_size_bytes, compile_cache_env
+    from aimgen.planning.drafts import draft_repos
     from aimgen.recipes import features
     from aimgen.runtimes.registry import runtime_for_backend
 
@@ -335,8 +338,12 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         # what the engine will be given, features included, against the pinned engine's own parser snapshot
         _check_engine(runtime, {**args, **added}, env, profile)
     # Every feature this profile offers, as the argv words it appends: the chart appends the same words.
-    offered = {name: feature_words(runtime, extra) for name, extra in
-               features.offered(model.id, selection.backend, args).items()}
+    offered_args = features.offered(model.id, selection.backend, args)
+    offered = {name: feature_words(runtime, extra) for name, extra in offered_args.items()}
+    # The Hub repos the engine loads besides the checkpoint (a draft model), the profile's and each feature's.
+    repos = draft_repos(runtime, {**runtime.default_args, **args}, checkpoint)
+    feature_repos = {name: tuple(r for r in draft_repos(runtime, {**runtime.default_args, **args, **extra}, checkpoint)
+                                 if r not in repos) for name, extra in offered_args.items()}
     switched = tuple(offered[name] for name in req.features)
     check_shape(shape, selection.backend, f"profile {profile_id}" if profile else f"planned {model.id}",
                 file=profile.location if profile else None)
@@ -390,6 +397,8 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         worker_args=worker_argv,
         features=tuple(offered.items()),
         switched_on=tuple(req.features),
+        repos=repos,
+        feature_repos=tuple(feature_repos.items()),
         compile_env=tuple(compile_cache_env(CACHE_MOUNT_PATH, runtime_spec.image, gpu.gfx,
                                             runtime.compile_caches).items()),
         fallbacks=selection.fallbacks,
@@ -471,7 +480,49 @@ def _cache_size(services: list[ServingSpec], source: ModelSource | str | None) -
 
     if source:
         return f"{MIN_CACHE_BYTES // GIB}Gi"
-    return f"{sum(cache_gib(s.cache_bytes) for s in services)}Gi"
+    return f"{sum(service_cache_gib(s) for s in services)}Gi"
+
+
+def service_cache_gib(svc: ServingSpec) -> int:
+    """The claim one model needs: its checkpoint's, plus each repo prefetched beside it whose size is known."""
+    from aimgen.cache.plan import extra_cache_gib
+
+    return cache_gib(svc.cache_bytes) + sum(extra_cache_gib(r.size_bytes) for r in svc.extra_repos)
+
+
+def _refuse_unfetched(svc: ServingSpec, option: str) -> None:
+    """A model whose engine loads a Hub repo besides its weights (a draft model) cannot take them from a
+    --model-source or a LocalModelCache: nothing of ours downloads there and the engine reads the cache offline."""
+    if not svc.extra_repos:
+        return
+    added = dict(svc.feature_repos)
+    repo = svc.extra_repos[0].repo
+    by = [name for name in svc.switched_on if any(r.repo == repo for r in added.get(name, ()))]
+    instead = f", or without --feature {by[0]}" if by else ""
+    raise NoFeasiblePlan(f"{svc.name}: the engine also loads the draft model {repo} from the Hub, but with {option} "
+                         "nothing of aimgen's downloads it and the engine runs offline; would work: without "
+                         f"{option} (the model cache prefetches the checkpoint and the draft model){instead}")
+
+
+def repo_notes(svc: ServingSpec, cache: CacheSpec, size_given: bool) -> tuple[tuple[bool, str], ...]:
+    """What the cache holds besides the checkpoint, and whether the claim's size counts it (explain; render warns
+    the lines marked True: a claim that may have no room for a repo)."""
+    if not cache.enabled:
+        return tuple((False, f"draft model {r.repo}: the engine downloads it at start-up (no model cache)")
+                     for r in svc.extra_repos)
+    from aimgen.cache.plan import extra_cache_gib
+
+    notes = []
+    for r in svc.extra_repos:
+        what = f"draft model {r.repo}" + (f" at {r.revision}" if r.revision else "") + " prefetched beside the checkpoint"
+        if r.size_bytes:
+            notes.append((False, f"{what}; {extra_cache_gib(r.size_bytes)} GiB of the cache claim are for it"))
+        elif size_given:
+            notes.append((False, f"{what}; its size is unknown to aimgen: --cache-size {cache.size} must hold it"))
+        else:
+            notes.append((True, f"{what}; its size is unknown to aimgen (not a catalog model), so the cache claim "
+                                "is sized for the checkpoint only (+15% +2 GiB); give --cache-size with room for it"))
+    return tuple(notes)
 
 
 def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options: Options) -> tuple[DeploymentSpec, list[Decision]]:
@@ -499,6 +550,7 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         d = decide(req, name, port=port, model_path=model_path,
                    to_head=LWS_WORKER_TO_LEADER if llmisvc else WORKER_TO_HEAD, overrides=options.overrides)
         if source or local:
+            _refuse_unfetched(d.serving, "--model-source" if source else "--local-model-cache")
             # A LocalModelCache matches the InferenceService by this URI and mounts its node-local copy instead.
             uri = source.uri if source else hf_uri(d.serving.checkpoint, d.serving.revision)
             d = replace(d, serving=replace(d.serving, storage_uri=uri))
@@ -579,4 +631,6 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
         api=options.api,
         router=options.router,
     )
+    decisions = [replace(d, repo_notes=repo_notes(svc, cache, options.cache_size is not None))
+                 for d, svc in zip(decisions, services)]
     return spec, decisions

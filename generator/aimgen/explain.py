@@ -62,6 +62,9 @@ def explain_dict(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER)
         "derived_from": svc.derived_from or None,
         "fallbacks": list(s.fallbacks),
         "features": list(d.features),
+        "extra_repos": [{"repo": r.repo, "revision": r.revision, "size_bytes": r.size_bytes}
+                        for r in svc.extra_repos],
+        "cache_notes": [line for _, line in d.repo_notes],
         "runtime": svc.runtime,
         "args": list(svc.args),
         "env": dict(svc.env),
@@ -111,6 +114,8 @@ def explain_text(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER)
         lines.append(f"  fallback: {f}")
     for f in e["features"]:
         lines.append(f"  {f}")
+    for note in e["cache_notes"]:
+        lines.append(f"  cache: {note}")
     shape = d.serving.shape
     if "weights_bytes" in e:
         per_gpu = e.get("weights_bytes_per_gpu") or e["weights_bytes"] / e["gpus"]

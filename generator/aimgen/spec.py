@@ -121,6 +121,16 @@ class DisaggregationSpec:
 
 
 @dataclass(frozen=True)
+class HubRepo:
+    """A Hub repository the engine loads besides its checkpoint (a speculative-decoding draft model, found by
+    aimgen.planning.drafts): the cache prefetches it beside the checkpoint, and the engine reads it offline."""
+
+    repo: str
+    revision: str | None = None  # None: the default branch
+    size_bytes: int | None = None  # on disk, where the catalog knows it; None: unknown, not in the claim's size
+
+
+@dataclass(frozen=True)
 class ServingSpec:
     """One model served by one InferenceService."""
 
@@ -159,6 +169,10 @@ class ServingSpec:
     # ones switched on, in the order asked: args and worker_args end with their words.
     features: tuple[tuple[str, tuple[str, ...]], ...] = ()
     switched_on: tuple[str, ...] = ()
+    # Hub repos the engine loads besides the checkpoint: those the profile's own args name, and those each offered
+    # feature's words add (none named already), as `features` lists them. The cache prefetches `extra_repos`.
+    repos: tuple[HubRepo, ...] = ()
+    feature_repos: tuple[tuple[str, tuple[HubRepo, ...]], ...] = ()
 
     @property
     def shape(self) -> Parallelism:
@@ -172,6 +186,12 @@ class ServingSpec:
         """args or worker_args as the profile spells them, before the switched-on features' words."""
         words = dict(self.features)
         return argv[:len(argv) - sum(len(words[name]) for name in self.switched_on)] if argv else argv
+
+    @property
+    def extra_repos(self) -> tuple[HubRepo, ...]:
+        """Every Hub repo the engine loads besides the checkpoint: the profile's, then each switched-on feature's."""
+        added = dict(self.feature_repos)
+        return self.repos + sum((added.get(name, ()) for name in self.switched_on), ())
     # The engine's compile/JIT cache dirs on the cache volume, keyed by image and gfx (cache.plan.compile_cache_env)
     compile_env: tuple[tuple[str, str], ...] = ()
 

@@ -358,16 +358,26 @@ checkov.io/skip2: "CKV_K8S_15=IfNotPresent on a pinned tag; Always would make ev
 {{- end }}
 
 {{/*
-The cache prefetch container (`aimgen cache prefetch`): render/kserve.py prefetch_container().
+The cache prefetch containers (`aimgen cache prefetch`), render/kserve.py prefetch_containers(): the checkpoint's
+(model-prefetch), then one per repo the engine loads besides it (model-prefetch-1, ...: a draft model; the
+profile's extraRepos with the switched-on features' ones, aim-engine.withFeatures).
 Argument: dict "ctx" $ "profile" ENTRY "env" PREFETCH_ENV.
 */}}
+{{- define "aim-engine.prefetchContainers" -}}
+{{- include "aim-engine.prefetchContainer" (dict "ctx" .ctx "profile" .profile "env" .env "name" "model-prefetch" "args" .profile.prefetchArgs) }}
+{{- range $i, $r := .profile.extraRepos | default list }}
+{{ include "aim-engine.prefetchContainer" (dict "ctx" $.ctx "profile" $.profile "env" $.env "name" (printf "model-prefetch-%d" (add1 $i)) "args" $r.prefetchArgs) }}
+{{- end }}
+{{- end }}
+
+{{/* One prefetch container. Argument: dict "ctx" $ "profile" ENTRY "env" PREFETCH_ENV "name" NAME "args" ARGV. */}}
 {{- define "aim-engine.prefetchContainer" -}}
-- name: model-prefetch
+- name: {{ .name }}
   image: {{ include "aim-engine.aimgenImage" (dict "ctx" .ctx "image" .profile.runtime.image) | quote }}
   imagePullPolicy: IfNotPresent
   command: {{ include "aim-engine.aimgenCommand" .ctx }}
   args:
-    {{- toYaml .profile.prefetchArgs | nindent 4 }}
+    {{- toYaml .args | nindent 4 }}
     {{- if .ctx.Values.huggingface.tokenSecret.name }}
     - --token-file
     - /var/run/secrets/huggingface/token

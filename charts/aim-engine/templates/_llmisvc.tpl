@@ -74,7 +74,7 @@ securityContext:
 terminationGracePeriodSeconds: {{ $pod.terminationGracePeriodSeconds | int }}
 {{- if and $ctx.Values.cache.enabled $ctx.Values.cache.initContainer }}
 initContainers:
-  {{- include "aim-engine.prefetchContainer" (dict "ctx" $ctx "profile" $p "env" .prefetchEnv) | nindent 2 }}
+  {{- include "aim-engine.prefetchContainers" (dict "ctx" $ctx "profile" $p "env" .prefetchEnv) | nindent 2 }}
 {{- end }}
 volumes:
   {{- if $ctx.Values.cache.enabled }}

@@ -17,7 +17,7 @@ securityContext:
 terminationGracePeriodSeconds: {{ $pod.terminationGracePeriodSeconds | int }}
 {{- if and $.Values.cache.enabled $.Values.cache.initContainer }}
 initContainers:
-  {{- include "aim-engine.prefetchContainer" (dict "ctx" $ "profile" $p "env" .resolved.prefetchEnv) | nindent 2 }}
+  {{- include "aim-engine.prefetchContainers" (dict "ctx" $ "profile" $p "env" .resolved.prefetchEnv) | nindent 2 }}
 {{- end }}
 volumes:
   {{- if $.Values.cache.enabled }}

@@ -25,6 +25,14 @@ def cache_size_bytes(weights_bytes: int) -> int:
     return max(MIN_CACHE_BYTES, math.ceil(wanted / GIB) * GIB)
 
 
+def extra_cache_gib(size_bytes: int | None) -> int:
+    """Whole GiB of claim a repo prefetched beside the checkpoint (a draft model) adds: its size +15%, rounded up;
+    0 when its size is unknown (nothing is added: the caller says so rather than guess)."""
+    if not size_bytes:
+        return 0
+    return math.ceil(size_bytes * (1 + HEADROOM_FRACTION) / GIB)
+
+
 def prefetch_args(model_id: str, revision: str, cache_dir: str, allow_patterns: list[str] | tuple[str, ...] = (),
                   *, token_file: str | None = None, allow_pickle: bool = False) -> list[str]:
     """argv after the `aimgen` executable for the init container and the prefetch Job. Give the token either as

@@ -151,6 +151,8 @@ def _compose(a: RenderArgs):
     for d in decisions:
         for line in d.selection.fallbacks:
             console.warning(line, event="fallback", model=d.serving.model)
+        for line in (line for short, line in d.repo_notes if short):
+            console.warning(line, event="cache.size_unknown", model=d.serving.model)
     from aimgen.render.autoscaling import check as check_autoscaling
 
     for line in check_autoscaling(spec):

@@ -164,7 +164,16 @@ def prefetch_image(spec: DeploymentSpec, rt: RuntimeSpec) -> str:
     return spec.cache.image or rt.image
 
 
-def prefetch_container(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> dict:
+def prefetch_containers(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> list[dict]:
+    """One `aimgen cache prefetch` per Hub repo the engine loads: the checkpoint (`model-prefetch`), then each repo
+    it loads besides (a draft model: `model-prefetch-1`, ...), all into the same cache the engine reads offline."""
+    repos = [(svc.checkpoint, svc.revision), *((r.repo, r.revision) for r in svc.extra_repos)]
+    return [prefetch_container(spec, rt, repo, revision, PREFETCH_CONTAINER + (f"-{i}" if i else ""))
+            for i, (repo, revision) in enumerate(repos)]
+
+
+def prefetch_container(spec: DeploymentSpec, rt: RuntimeSpec, repo: str, revision: str | None,
+                       name: str = PREFETCH_CONTAINER) -> dict:
     from aimgen import podbundle
     from aimgen.cache.plan import prefetch_args
 
@@ -177,11 +186,11 @@ def prefetch_container(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) 
     if not c.image:
         mounts.append({"name": BUNDLE_VOLUME, "mountPath": podbundle.MOUNT_PATH, "readOnly": True})
     return {
-        "name": PREFETCH_CONTAINER,
+        "name": name,
         "image": prefetch_image(spec, rt),
         "imagePullPolicy": "IfNotPresent",
         "command": ["aimgen"] if c.image else ["python3", podbundle.ENTRY],
-        "args": prefetch_args(svc.checkpoint, svc.revision or "main", c.mount_path, token_file=token_file),
+        "args": prefetch_args(repo, revision or "main", c.mount_path, token_file=token_file),
         "env": env,
         "resources": spec.pod.prefetch_resources,
         "volumeMounts": mounts,
@@ -295,7 +304,7 @@ def pod_fields(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec, shm_size
     }
     if spec.cache.init_container:
         # On every pod of a group: each waits for (or fills) the shared cache before its engine reads it.
-        fields["initContainers"] = [prefetch_container(spec, svc, rt)]
+        fields["initContainers"] = prefetch_containers(spec, svc, rt)
     fields["volumes"] = volumes(spec, shm_size or svc.shm_size)
     return fields
 
@@ -365,7 +374,7 @@ def prefetch_job(spec: DeploymentSpec, svc: ServingSpec, rt: RuntimeSpec) -> dic
                     "automountServiceAccountToken": False,
                     "restartPolicy": "OnFailure",
                     "securityContext": k8s.pod_security_context(spec.pod),
-                    "containers": [prefetch_container(spec, svc, rt)],
+                    "containers": prefetch_containers(spec, svc, rt),
                     "volumes": [
                         {"name": CACHE_VOLUME, "persistentVolumeClaim": {"claimName": spec.cache.claim_name}},
                         {"name": TMP_VOLUME, "emptyDir": {"sizeLimit": spec.pod.job_tmp_size}},

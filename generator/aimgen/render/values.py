@@ -13,6 +13,7 @@ from aimgen.spec import (
     AutoscalingSpec,
     DeploymentSpec,
     DisaggregationSpec,
+    HubRepo,
     LocalModelSpec,
     MonitoringSpec,
     PodPolicy,
@@ -59,6 +60,15 @@ def disaggregation_entry(d: DisaggregationSpec) -> dict:
     }
 
 
+def repo_entries(repos: tuple[HubRepo, ...], mount_path: str) -> list[dict]:
+    """Hub repos the engine loads besides the checkpoint, as the chart prefetches them (render/kserve.py
+    prefetch_containers) and sizes the claim for them (compose.service_cache_gib; 0: size unknown)."""
+    from aimgen.cache.plan import extra_cache_gib, prefetch_args
+
+    return [{"repo": r.repo, "revision": r.revision or "", "cacheGiB": extra_cache_gib(r.size_bytes),
+             "prefetchArgs": prefetch_args(r.repo, r.revision or "main", mount_path)} for r in repos]
+
+
 def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str = "isvc",
                   pod: PodPolicy = PodPolicy()) -> dict:
     """Everything about one served model that depends neither on the node pool nor on the release. A profile
@@ -97,6 +107,11 @@ def profile_entry(svc: ServingSpec, rt: RuntimeSpec, mount_path: str, api: str =
         "disruptionBudget": pod.disruption_budget(svc.nodes),
         **({"derivedFrom": svc.derived_from} if svc.derived_from else {}),
     }
+    # Repos the engine loads besides the checkpoint (a draft model): the profile's own, and each feature's.
+    if svc.repos:
+        entry["extraRepos"] = repo_entries(svc.repos, mount_path)
+    if any(repos for _, repos in svc.feature_repos):
+        entry["featureRepos"] = {name: repo_entries(repos, mount_path) for name, repos in svc.feature_repos if repos}
     if svc.storage_uri:
         entry["storageUri"] = svc.storage_uri
     if api == API_LLMISVC:

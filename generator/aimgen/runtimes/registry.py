@@ -48,6 +48,17 @@ class ArgStyle:
 
 
 @dataclass(frozen=True)
+class DraftFlag:
+    """Where the engine is told to load a second model (a speculative-decoding draft): `flag`'s value names it, or
+    with `key` that key of the flag's JSON value; its revision in `revision_flag` or `revision_key` of the same value."""
+
+    flag: str  # without dashes
+    key: str | None = None
+    revision_flag: str | None = None
+    revision_key: str | None = None
+
+
+@dataclass(frozen=True)
 class Runtime:
     name: str
     folder: Path
@@ -70,6 +81,7 @@ class Runtime:
     renamed_path: Path | None
     # env variable -> sub-directory: the engine's compile/JIT caches, kept on the cache volume (cache.plan)
     compile_caches: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    draft_models: tuple[DraftFlag, ...] = ()  # aimgen.planning.drafts reads them
 
     @property
     def gfx_targets(self) -> tuple[str, ...]:
@@ -169,6 +181,7 @@ def load_runtime(folder: Path) -> Runtime:
         snapshot_path=snapshot,
         renamed_path=renamed,
         compile_caches=MappingProxyType({k: str(v) for k, v in (doc.get("compile_caches") or {}).items()}),
+        draft_models=tuple(DraftFlag(**d) for d in doc.get("draft_models") or ()),
     )
 
 

@@ -13,7 +13,8 @@ what the engine will actually do. Schema validity is documents.py's job; this is
            engine that does not serve it
   SERVE004 TP x PP x DP is not the number of GPUs the pod group gets
   SERVE005 the engine does not look for the model where the init container or prefetch Job writes it, or loads a
-           folder no volume holds (storageUri: KServe's mount, download or model car at /mnt/models)
+           folder no volume holds (storageUri: KServe's mount, download or model car at /mnt/models), or runs
+           offline with a draft model (speculative decoding) no prefetch of the input writes
   SERVE006 /dev/shm is not a memory-backed emptyDir sized for the GPUs, or the memory limit does not cover it
   SERVE007 the context (max-model-len) exceeds the model or does not fit the GPUs (the planner's arithmetic)
   SERVE008 the precision does not run on the GPU family the pod is pinned to
@@ -438,7 +439,46 @@ def _local_cache(s: Served) -> list[Finding]:
                       "that storageUri as sourceModelUri and this node group in nodeGroups")]
 
 
+def _offline(env: dict[str, str]) -> bool:
+    return env.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
 def check_cache(s: Served) -> list[Finding]:
+    return check_model_cache(s) + check_draft_cache(s)
+
+
+def check_draft_cache(s: Served) -> list[Finding]:
+    """An engine that runs offline must find every Hub repo it loads besides the model (a speculative-decoding
+    draft, aimgen.planning.drafts) where some prefetch of this input writes it, at the revision it asks for."""
+    from aimgen.errors import InvalidInput
+    from aimgen.planning.drafts import named_repos
+
+    env = _env(s.container)
+    if not _offline(env):
+        return []  # the engine downloads it itself at start-up
+    try:
+        repos = named_repos(s.cmd.runtime, lambda flag: s.cmd.get(f"--{flag}"), s.cmd.model or "")
+    except InvalidInput as exc:  # a draft revision no Hub would take
+        return [s.finding(ERROR, CACHE, MODEL_ARGS, exc.message)]
+    hub = engine_hub_dir(env, s.cmd.get("--download-dir"))
+    where = _on_volume(s.pod["spec"], s.container, hub)
+    writers = _writers(s)
+    out = []
+    for repo in repos:
+        revision = repo.revision or "main"
+        if any(w.model == repo.repo and w.revision == revision and w.location is not None and w.location == where
+               for w in writers):
+            continue
+        out.append(s.finding(ERROR, CACHE, MODEL_ARGS,
+                             f"{s.engine} also loads the draft model {repo.repo} at revision {revision}, but "
+                             f"HF_HUB_OFFLINE is set and nothing in this input writes it to {hub}: the engine would "
+                             "fail at start-up; prefetch it beside the model (an init container running `aimgen cache "
+                             f"prefetch {repo.repo} --revision {revision}` on the same volume, as `aimgen render` "
+                             "writes it)"))
+    return out
+
+
+def check_model_cache(s: Served) -> list[Finding]:
     env = _env(s.container)
     model = s.cmd.model
     if model.startswith("/"):
@@ -446,7 +486,7 @@ def check_cache(s: Served) -> list[Finding]:
     revision = s.cmd.role("revision") or "main"
     hub = engine_hub_dir(env, s.cmd.get("--download-dir"))
     where = _on_volume(s.pod["spec"], s.container, hub)
-    offline = env.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+    offline = _offline(env)
     writers = _writers(s)
     if not writers:
         if offline:
