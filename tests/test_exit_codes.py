@@ -101,3 +101,16 @@ def test_a_planned_profile_is_sized_at_the_users_utilization(capsys):
     assert run(base + ["--gpus", "1"]) == 3
     err = capsys.readouterr().err
     assert "with --engine-arg mem-fraction-static=0.05:" in err and "--gpus 4" in err
+
+
+def test_overrides_the_prefill_decode_roles_would_drop_are_refused(capsys):
+    """--disaggregate runs the cited P/D configuration's argv in both roles: an --engine-arg or --env given with it
+    would vanish from the pods, so it exits 3 saying what would work instead of rendering without it."""
+    base = ["render", "meta-llama/Llama-3.3-70B-Instruct", "--gpu", "mi300x", "--precision", "fp8",
+            "--api", "llmisvc", "--disaggregate"]
+    assert run(base) == 0
+    capsys.readouterr()
+    for extra, said in ((["--engine-arg", "max-num-seqs=64"], "--engine-arg"), (["--env", "VLLM_LOGGING_LEVEL=DEBUG"], "--env")):
+        assert run(base + extra) == 3
+        err = capsys.readouterr().err
+        assert f"{said} would not reach the prefill/decode roles" in err and "would work: no --disaggregate" in err

@@ -407,6 +407,18 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     return Decision(selection, the_plan, serving, runtime_spec, engine_flags=flags, features=feature_lines)
 
 
+def _refuse_role_overrides(name: str, features: tuple[str, ...], overrides: Overrides | None) -> None:
+    """The prefill and decode roles run the cited P/D configuration's argv (disaggregation() below), not the
+    profile's: a feature or an engine override would be dropped from both without a word, so it is refused."""
+    asked = [f"--feature {f}" for f in features]
+    asked += ["--engine-arg"] if overrides and overrides.args else []
+    asked += ["--env"] if overrides and overrides.env else []
+    if asked:
+        raise NoFeasiblePlan(f"{name}: {', '.join(asked)} would not reach the prefill/decode roles, which run the "
+                             "cited P/D configuration's engine arguments (recipes/catalog/disaggregation.yaml); "
+                             f"would work: no --disaggregate, or drop {', '.join(asked)}")
+
+
 def disaggregation(d: Decision, model_path: str | None) -> DisaggregationSpec:
     """Prefill and decode roles from the cited P/D configuration for this model x GPU x precision: each with its
     own TP, replicas and argv, both loading the configuration's KV connector (refused when none is cited)."""
@@ -566,6 +578,7 @@ def compose(requests: list[tuple[Request, str | None]], pool: NodePool, options:
                         autoscale=options.autoscale, where=name,
                         source_scheme=source.scheme if source else "hf" if local else None)
         if options.disaggregate:
+            _refuse_role_overrides(name, req.features, options.overrides)
             d = replace(d, serving=replace(d.serving, disaggregation=disaggregation(d, model_path)))
         decisions.append(d)
     release = dns_label(options.name) if options.name else decisions[0].serving.name
