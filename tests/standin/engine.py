@@ -92,7 +92,7 @@ def _real_parser(snapshot_file: Path):
 def _command(command: tuple[str, ...], words: list[str]):
     from aimgen.runtimes.cmdline import EngineCommand, parse_command, runtime_for_command, snapshot_of_version
 
-    runtime = runtime_for_command(command)
+    runtime = runtime_for_command(command, os.environ.get("STANDIN_IMAGE"))  # the image picks among runtimes of one command
     if runtime is None:
         _die(f"no runtime starts with {' '.join(command)}")
     version = os.environ.get("STANDIN_ENGINE_VERSION") or runtime.engine_version

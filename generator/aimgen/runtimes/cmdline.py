@@ -40,15 +40,21 @@ def host_to_pass(runtime: Runtime, snapshot: Snapshot | None) -> str | None:
     return None if listens_everywhere(default_host(runtime, snapshot)) else ALL_INTERFACES
 
 
-def runtime_for_command(command: Sequence[str] | None) -> Runtime | None:
-    """The runtime whose launch command a container runs (vllm serve, python3 -m sglang.launch_server)."""
+def runtime_for_command(command: Sequence[str] | None, image: str | None = None) -> Runtime | None:
+    """The runtime whose launch command a container runs (vllm serve, python3 -m sglang.launch_server). Where
+    several runtimes share the command (sglang-rocm and sglang-0516-rocm), the one whose images include `image`,
+    else one with a snapshot of the engine version the image names, else the backend's default (`<backend>-rocm`)."""
     if not command:
         return None
     words = tuple(command)
-    for runtime in discover().values():
-        if words == tuple(runtime.command):
-            return runtime
-    return None
+    matching = [r for r in discover().values() if words == tuple(r.command)]
+    version = image_engine_version(image)
+
+    def rank(runtime: Runtime) -> tuple:
+        return (image not in {i.ref for i in runtime.images.values()}, version not in runtime.snapshots(),
+                runtime.name != f"{runtime.backend}-rocm", runtime.name)
+
+    return min(matching, key=rank, default=None)
 
 
 def image_engine_version(image: str | None) -> str | None:
