@@ -205,10 +205,27 @@ def get_runtime(name: str) -> Runtime:
     return runtimes[name]
 
 
-def runtime_for_backend(backend: str) -> Runtime:
-    """The runtime serving a recipe backend: `<backend>-rocm` if there is one, else the only runtime
-    declaring that backend."""
+def runtime_problem(backend: str, name: str) -> str | None:
+    """Why runtime `name` cannot serve a `backend` profile (unknown, or it serves another backend), naming the
+    runtimes that would; None when it can."""
     runtimes = discover()
+    found = runtimes.get(name)
+    if found is not None and found.backend == backend:
+        return None
+    what = "is not a runtime" if found is None else f"serves backend {found.backend!r}"
+    serving = sorted(r.name for r in runtimes.values() if r.backend == backend)
+    return f"runtime {name!r} {what}; runtimes serving {backend!r}: {', '.join(serving) or 'none'}"
+
+
+def runtime_for_backend(backend: str, name: str | None = None) -> Runtime:
+    """The runtime serving a recipe backend: `name` when a recipe profile names one (`runtime:`, which must serve
+    that backend), else `<backend>-rocm` if there is one, else the only runtime declaring that backend."""
+    runtimes = discover()
+    if name is not None:
+        problem = runtime_problem(backend, name)
+        if problem:
+            raise InvalidInput(problem)
+        return runtimes[name]
     preferred = runtimes.get(f"{backend}-rocm")
     if preferred is not None and preferred.backend == backend:
         return preferred
