@@ -247,3 +247,31 @@ def test_check_command_reports_a_broken_recipe(cli, tmp_path):
     assert codes == {("RECIPE-LINT", "profiles[0].args.num-scheduler-steps"), ("RECIPE-LINT", "profiles[0].env.VLLM_ROCM_QUICK_REDUCE_QUANTIZATION")}
     assert "2 error(s)" in err
 
+
+@pytest.mark.parametrize("runtime, problem", [
+    ("sglang-0516-rocm", None),
+    ("sglang-rocm", None),  # naming the default is allowed, and changes nothing
+    ("sglang-0517-rocm", "runtime 'sglang-0517-rocm' is not a runtime; runtimes serving 'sglang': sglang-0516-rocm, "
+                         "sglang-rocm"),
+    ("vllm-rocm", "runtime 'vllm-rocm' serves backend 'vllm'; runtimes serving 'sglang': sglang-0516-rocm, sglang-rocm"),
+    ("SGLang 0.5.16", "does not match"),  # the schema: a runtime (folder) name
+])
+def test_a_profile_names_a_runtime_serving_its_backend(tmp_path, runtime, problem):
+    """`runtime:` picks the runtime (engine version) a profile runs on; one that does not exist or serves another
+    backend is one line naming the file, line and field, and the runtimes that would do."""
+    from aimgen.loading import InvalidDocument
+
+    source = recipe_files()[0].parent / "glm-5.2.yaml"
+    doc = yaml.safe_load(source.read_text())
+    index = next(i for i, p in enumerate(doc["profiles"]) if p["backend"] == "sglang")
+    doc["profiles"][index]["runtime"] = runtime
+    path = tmp_path / source.name
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    if problem is None:
+        assert load_recipe(path)[index].runtime == runtime
+        return
+    with pytest.raises(InvalidDocument) as info:
+        load_recipe(path)
+    lines = [f.line() for f in info.value.findings]
+    assert len(lines) == 1 and problem in lines[0] and f"profiles[{index}].runtime" in lines[0], lines
+    assert f" {path}:" in lines[0], lines  # file:line
