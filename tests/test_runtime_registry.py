@@ -210,3 +210,26 @@ def test_a_command_shared_by_two_runtimes_is_told_apart_by_the_image(image, expe
 
     assert runtime_for_command(("python3", "-m", "sglang.launch_server"), image).name == expected
     assert runtime_for_command(("vllm", "serve"), image).name == "vllm-rocm"
+
+
+def test_each_engine_version_parses_the_profiles_that_run_on_it(monkeypatch):
+    """scripts/test-engines.sh hands each snapshotted version the recipe profiles of its runtime folder
+    (snapshot_engine.py parse-recipes --runtime NAME --default-runtime NAME): exactly those aimgen runs there."""
+    import importlib.util
+
+    monkeypatch.setattr(yaml, "safe_load", lambda text: yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+
+    from aimgen.recipes.load import load_all_profiles
+
+    spec = importlib.util.spec_from_file_location("snapshot_engine", RUNTIMES.parent / "scripts" / "snapshot_engine.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    recipes = paths.recipes_dir() / "models"
+    for runtime in list_runtimes():
+        default = runtime_for_backend(runtime.backend).name
+        chosen = {(path.name, index) for path, index, _, _ in tool._profiles(recipes, runtime.backend, runtime.name, default)}
+        runs_here = {(Path(p.file).name, p.index) for p in load_all_profiles()
+                     if p.backend == runtime.backend and runtime_for_backend(p.backend, p.runtime) == runtime}
+        assert chosen == runs_here and chosen, runtime.name
+    on_0516 = {path.name for path, *_ in tool._profiles(recipes, "sglang", "sglang-0516-rocm", "sglang-rocm")}
+    assert on_0516 == {"glm-5.2.yaml"}
