@@ -70,6 +70,7 @@ class Runtime:
     renamed_path: Path | None
     # env variable -> sub-directory: the engine's compile/JIT caches, kept on the cache volume (cache.plan)
     compile_caches: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    dockerfile_path: str = "Dockerfile"  # relative to the folder; another runtime's when only the base image differs
 
     @property
     def gfx_targets(self) -> tuple[str, ...]:
@@ -77,7 +78,7 @@ class Runtime:
 
     @property
     def dockerfile(self) -> Path:
-        return self.folder / "Dockerfile"
+        return self.folder / self.dockerfile_path
 
     def image(self, gfx: str) -> Image:
         try:
@@ -169,6 +170,7 @@ def load_runtime(folder: Path) -> Runtime:
         snapshot_path=snapshot,
         renamed_path=renamed,
         compile_caches=MappingProxyType({k: str(v) for k, v in (doc.get("compile_caches") or {}).items()}),
+        dockerfile_path=doc.get("dockerfile", "Dockerfile"),
     )
 
 
