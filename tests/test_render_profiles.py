@@ -87,6 +87,17 @@ def test_a_profile_runs_on_the_runtime_it_names(cli, tmp_path):
     assert code == 2 and "not an option of sglang 0.5.12" in err
 
 
+def test_list_profiles_says_which_runtime_each_runs_on(cli):
+    import json
+
+    code, out, err = cli("list", "profiles", "--json")
+    assert code == 0, err
+    runtimes = {row["id"]: row["runtime"] for row in json.loads(out)}
+    assert runtimes["glm-5-2-mi325x-x8-fp8-sglang-throughput"] == "sglang-0516-rocm"
+    assert runtimes["glm-5-2-mi325x-x8-fp8-vllm-latency"] == "vllm-rocm"
+    assert {r for pid, r in runtimes.items() if "-sglang-" in pid and not pid.startswith("glm-5-2-")} == {"sglang-rocm"}
+
+
 def test_the_launcher_runs_the_runtime_the_profile_names():
     from aimgen.launch.profiles import select_resolver
 
