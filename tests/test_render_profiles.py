@@ -85,6 +85,8 @@ def test_a_profile_runs_on_the_runtime_it_names(cli, tmp_path):
     code, _, err = cli("render", "Qwen/Qwen3-8B", "--gpu", "mi325x", "--backend", "sglang",
                        "--engine-arg", "dsa-topk-backend=torch", "-o", tmp_path / "qwen.yaml")
     assert code == 2 and "not an option of sglang 0.5.12" in err
+    code, out, _ = cli("explain", "zai-org/GLM-5.2", "--gpu", "mi325x", "--backend", "sglang")
+    assert code == 0 and "runtime: sglang-0516-rocm (sglang 0.5.16), image docker.io/lmsysorg/sglang:v0.5.16-rocm720-mi30x" in out
 
 
 def test_list_profiles_says_which_runtime_each_runs_on(cli):
