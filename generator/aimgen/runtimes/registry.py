@@ -219,6 +219,17 @@ def runtime_problem(backend: str, name: str) -> str | None:
     return f"runtime {name!r} {what}; runtimes serving {backend!r}: {', '.join(serving) or 'none'}"
 
 
+def default_runtime(backend: str) -> Runtime | None:
+    """The runtime a `backend` profile without `runtime:` runs on: `<backend>-rocm` if there is one, else the only
+    runtime declaring that backend; None when there is none or several."""
+    runtimes = discover()
+    preferred = runtimes.get(f"{backend}-rocm")
+    if preferred is not None and preferred.backend == backend:
+        return preferred
+    matching = [r for r in runtimes.values() if r.backend == backend]
+    return matching[0] if len(matching) == 1 else None
+
+
 def runtime_for_backend(backend: str, name: str | None = None) -> Runtime:
     """The runtime serving a recipe backend: `name` when a recipe profile names one (`runtime:`, which must serve
     that backend), else `<backend>-rocm` if there is one, else the only runtime declaring that backend."""
@@ -228,12 +239,10 @@ def runtime_for_backend(backend: str, name: str | None = None) -> Runtime:
         if problem:
             raise InvalidInput(problem)
         return runtimes[name]
-    preferred = runtimes.get(f"{backend}-rocm")
-    if preferred is not None and preferred.backend == backend:
-        return preferred
+    found = default_runtime(backend)
+    if found is not None:
+        return found
     matching = [r for r in runtimes.values() if r.backend == backend]
-    if len(matching) == 1:
-        return matching[0]
     if not matching:
         known = sorted({r.backend for r in runtimes.values()})
         raise InvalidInput(f"no runtime serves backend {backend!r}; backends with a runtime: {', '.join(known)}")
