@@ -8,8 +8,9 @@ only, apart from the engine itself and pyyaml (a dependency of both engines) for
   snapshot_engine.py --engine vllm requirements --deps FILE   requirement lines for the parser's imports,
                                                                with the specifiers the engine declares
   snapshot_engine.py --engine vllm snapshot --out FILE        write the JSON snapshot
-  snapshot_engine.py --engine vllm parse-recipes --recipes DIR
+  snapshot_engine.py --engine vllm parse-recipes --recipes DIR [--runtime NAME --default-runtime NAME]
                                                                parse every recipe profile of that backend
+                                                               (with --runtime: only those that run on it)
                                                                with the real parser; check its env
 
 Where the options come from:
@@ -678,14 +679,19 @@ def recipe_flags(args: dict, parser: argparse.ArgumentParser) -> list[str]:
     return argv
 
 
-def _profiles(recipes_dir: Path, backend: str):
+def _profiles(recipes_dir: Path, backend: str, runtime: str | None = None, default_runtime: str | None = None):
+    """The recipe profiles of `backend`; with `runtime`, only those that run on it: the ones naming it in
+    `runtime:`, and the ones naming none when it is the backend's default (`default_runtime`, which test-engines.sh
+    asks aimgen's registry for)."""
     import yaml
 
     for path in sorted(recipes_dir.glob("*.yaml")):
         doc = yaml.safe_load(path.read_text()) or {}
         model = doc.get("model", path.stem)
         for index, profile in enumerate(doc.get("profiles") or []):
-            if (profile.get("backend") or "vllm") == backend:
+            if (profile.get("backend") or "vllm") != backend:
+                continue
+            if runtime is None or (profile.get("runtime") or default_runtime) == runtime:
                 yield path, index, str(model), profile
 
 
@@ -705,7 +711,7 @@ def cmd_parse_recipes(args: argparse.Namespace) -> int:
                          for c in a.choices]:
         p.error = refuse
     failures = count = 0
-    for path, index, model, profile in _profiles(Path(args.recipes), _engine):
+    for path, index, model, profile in _profiles(Path(args.recipes), _engine, args.runtime, args.default_runtime):
         count += 1
         where = f"{path.name}: profiles[{index}]"
         flags = recipe_flags(profile.get("args") or {}, parser)
@@ -735,7 +741,8 @@ def cmd_parse_recipes(args: argparse.Namespace) -> int:
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-    print(f"{count} {_engine} profiles parsed with the real parser, {failures} failures", file=sys.stderr)
+    on = f" that run on {args.runtime}" if args.runtime else ""
+    print(f"{count} {_engine} profiles{on} parsed with the real parser, {failures} failures", file=sys.stderr)
     return 1 if failures else 0
 
 
@@ -753,6 +760,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_snapshot)
     p = sub.add_parser("parse-recipes")
     p.add_argument("--recipes", required=True)
+    p.add_argument("--runtime", help="only the profiles that run on this runtime (runtimes/<name>)")
+    p.add_argument("--default-runtime", help="the runtime a profile without `runtime:` runs on")
     p.set_defaults(func=cmd_parse_recipes)
     args = top.parse_args(argv)
     _engine = args.engine

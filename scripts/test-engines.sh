@@ -7,7 +7,8 @@
 #      build of torch that lies on the machine's disk, and the few packages the parser imports
 #      (runtimes/<name>/snapshot-deps.txt, pinned to what the engine itself declares);
 #   2. regenerate the snapshot into a temp file and fail if it differs from the committed one;
-#   3. parse every recipe profile for that engine with the real parser (recipes/models/*.yaml).
+#   3. parse the recipe profiles that run on that runtime (recipes/models/*.yaml: those naming it in `runtime:`,
+#      and those naming none when it is the backend's default) with the real parser.
 #
 #   scripts/test-engines.sh            check
 #   scripts/test-engines.sh --update   rewrite the committed snapshots instead of diffing
@@ -22,6 +23,7 @@ TORCH_SPEC="${ENGINE_TORCH:-torch==2.13.0}"  # the CPU wheel on the machine's di
 RECIPES="${AIMGEN_RECIPES_DIR:-recipes/models}"
 export VLLM_TARGET_DEVICE=cpu PIP_DISABLE_PIP_VERSION_CHECK=1
 SNAPSHOT_TOOL="$PWD/scripts/snapshot_engine.py"
+AIMGEN_PYTHON="${AIMGEN_PYTHON:-$PWD/.venv/bin/python}"  # aimgen's own venv (make dev): the registry's answers
 
 failures=0
 checked=0
@@ -49,6 +51,12 @@ install_engine() {  # venv engine version deps_file
     if [[ -s "$venv/req-nodeps.txt" ]]; then "${pip[@]}" --no-deps -r "$venv/req-nodeps.txt"; fi
   } >"$install_log" 2>&1 || { tail -30 "$install_log"; log "FAIL: could not install $engine==$version (log: $install_log)"; return 1; }
   touch "$stamp"
+}
+
+# The runtime a recipe profile of BACKEND without `runtime:` runs on: the registry decides, not this script.
+default_runtime() {
+  "$AIMGEN_PYTHON" -c 'import sys; from aimgen.runtimes.registry import runtime_for_backend as of
+print(of(sys.argv[1]).name)' "$1"
 }
 
 shopt -s nullglob
@@ -91,11 +99,19 @@ while read -r snapshot runtime_dir engine version <&3; do
     log "ok: $snapshot matches $engine $version"
   fi
   rm -rf "$tmp"
-  # Recipes are checked against the version their runtime pins (runtime.yaml engine_version).
-  # Every version parses the recipes; only the version the runtime pins can fail the run.
+  # Each version parses the recipe profiles that run on its runtime (the folder it lies in): the ones that
+  # runtime serves at its pinned version, or would serve if the pin moved to this one. Only the version the
+  # runtime pins can fail the run.
   pinned=$(sed -n 's/^engine_version: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$runtime_dir/runtime.yaml")
-  if "$venv/bin/python" "$SNAPSHOT_TOOL" --engine "$engine" parse-recipes --recipes "$RECIPES"; then
-    log "ok: recipes parse with $engine $version"
+  backend=$(sed -n 's/^backend: *\([^ ]*\) *$/\1/p' "$runtime_dir/runtime.yaml")
+  runtime=$(basename "$runtime_dir")
+  if ! default=$(default_runtime "$backend"); then
+    log "FAIL: aimgen's registry names no runtime for backend $backend ($AIMGEN_PYTHON; make dev)"
+    failures=$((failures + 1)); continue
+  fi
+  if "$venv/bin/python" "$SNAPSHOT_TOOL" --engine "$engine" parse-recipes --recipes "$RECIPES" \
+      --runtime "$runtime" --default-runtime "$default"; then
+    log "ok: recipes that run on $runtime parse with $engine $version"
   elif [[ "$pinned" == "$version" ]]; then
     log "FAIL: recipes rejected by $engine $version (the pinned version)"; failures=$((failures + 1))
   else

@@ -166,7 +166,7 @@ def served_model(pod: dict) -> tuple[str, str]:
     from aimgen.runtimes.flags import snapshot_for
 
     container = pod["spec"]["containers"][0]
-    runtime = runtime_for_command(container.get("command"))
+    runtime = runtime_for_command(container.get("command"), container.get("image"))
     cmd = parse_command(runtime, snapshot_for(runtime), container.get("args") or [])
     return cmd.model, cmd.role("revision") or "main"
 
@@ -222,6 +222,7 @@ def start_engine(pod_key: str, pod: dict, volumes: Volumes, workdir: Path, hub_u
         "STANDIN_EPHEMERAL_PORT": "1",
         "STANDIN_READY_FILE": str(ready_file),
         "STANDIN_ENGINE_VERSION": image_engine_version(container.get("image")) or "",
+        "STANDIN_IMAGE": container.get("image") or "",
     }
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + ENGINE_START_S

@@ -159,6 +159,9 @@ def option_cases() -> list[Case]:
     qwen = (("Qwen/Qwen3-8B", None, None, "vllm", "latency", None),)
     pair = (("Qwen/Qwen3-8B", 1, "bf16", "vllm", "latency", "qwen"),
             ("deepseek-ai/DeepSeek-R1", 8, "fp8", "sglang", "throughput", "deepseek"))
+    # GLM-5.2's SGLang profile runs on sglang-0516-rocm (its `runtime:`), Qwen3-8B's on the default sglang-rocm
+    versions = (("zai-org/GLM-5.2", 8, "fp8", "sglang", "throughput", "glm"),
+                ("Qwen/Qwen3-8B", None, None, "sglang", None, "qwen"))
     planned = (("example/tiny-llama-1b", None, None, "vllm", "latency", None),)
     config = FIXTURES / "tiny-llama-config.json"
     return [
@@ -172,6 +175,7 @@ def option_cases() -> list[Case]:
         Case("existing-claim", qwen, gpu="mi300x", options=(("existing_claim", "models"), ("prefetch_job", True))),
         Case("cache-size", qwen, gpu="mi300x", options=(("cache_size", "750Gi"),)),
         Case("two-engines", pair, gpu="mi300x", release="mixed"),
+        Case("two-engine-versions", versions, gpu="mi325x", release="mixed"),
         Case("ingress-host", qwen, gpu="mi300x", exposure=(("ingress_host", "qwen.example.com"),)),
         Case("ingress-tls-class", pair, gpu="mi300x", release="mixed",
              exposure=(("ingress_host", "llm.example.com"), ("ingress_class", "nginx"), ("tls_secret", "tls"))),
@@ -288,6 +292,9 @@ def test_render_options(which):
         assert {"LLMInferenceService", "LLMInferenceServiceConfig"} <= kinds and "InferenceService" not in kinds
         assert all(d["profile"]["api"] == "llmisvc" for d in expected[cid].values["deployments"]), cid
     assert "prefill" in next(d for d in expected["llmisvc-pd"].docs if d["kind"] == "LLMInferenceService")["spec"]
+    images = {d["spec"]["containers"][0]["image"] for d in expected["two-engine-versions"].docs
+              if d["kind"] == "ServingRuntime"}
+    assert images == {"docker.io/lmsysorg/sglang:v0.5.16-rocm720-mi30x", "docker.io/lmsysorg/sglang:v0.5.12-rocm700-mi30x"}
     for cid in ("llmisvc-multinode", "llmisvc-multinode-no-cache"):
         assert "worker" in next(d for d in expected[cid].docs if d["kind"] == "LLMInferenceServiceConfig")["spec"]
 

@@ -9,7 +9,7 @@ import yaml
 
 from aimgen.cache.plan import compile_cache_env, compile_cache_key
 from aimgen.paths import chart_dir
-from aimgen.runtimes.registry import get_runtime
+from aimgen.runtimes.registry import list_runtimes
 from aimgen.runtimes.snapshot import load_snapshot
 
 
@@ -55,8 +55,9 @@ def test_the_key_separates_builds_and_architectures():
 
 def test_engine_cache_variables_are_the_engines_own():
     """VLLM_CACHE_ROOT and SGLANG_CACHE_DIR are read by the engine versions the runtimes pin (their snapshots)."""
-    for plugin, engine_var in (("vllm-rocm", "VLLM_CACHE_ROOT"), ("sglang-rocm", "SGLANG_CACHE_DIR")):
-        runtime = get_runtime(plugin)
+    engine_vars = {"vllm": "VLLM_CACHE_ROOT", "sglang": "SGLANG_CACHE_DIR"}
+    for runtime in list_runtimes():
+        engine_var = engine_vars[runtime.engine]
         assert engine_var in runtime.compile_caches
         assert engine_var in load_snapshot(runtime.snapshot_path).env
         assert {"TRITON_CACHE_DIR", "TORCHINDUCTOR_CACHE_DIR", "AITER_JIT_DIR"} <= set(runtime.compile_caches)

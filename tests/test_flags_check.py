@@ -103,7 +103,7 @@ def test_every_shipped_recipe_profile_passes():
     for param in _shipped_profiles():
         path, index, profile = param.values
         count += 1
-        runtime = runtime_for_backend(profile.get("backend", "vllm"))
+        runtime = runtime_for_backend(profile.get("backend", "vllm"), profile.get("runtime"))
         findings = check_engine_config(runtime, profile.get("args") or {}, profile.get("env") or {},
                                        file=path.name, path=f"profiles[{index}]")
         failures += [f.line() for f in findings if f.level == ERROR]

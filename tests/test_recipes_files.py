@@ -169,17 +169,26 @@ def test_quick_reduce_only_between_gpus(profiles):
             assert p.gpus > 1, p.id
 
 
+def _snapshot_names(runtime: str) -> tuple[set[str], set[str]]:
+    """Flag names (without dashes) and env names of the engine version a runtime pins, from its snapshot."""
+    from aimgen.runtimes.registry import get_runtime
+    from aimgen.runtimes.snapshot import load_snapshot
+
+    snap = load_snapshot(get_runtime(runtime).snapshot_path)
+    return {flag[2:] for flag in snap.options if flag.startswith("--")}, set(snap.env)
+
+
 def test_flags_and_env_exist_in_the_engines(profiles):
-    vllm_flags, vllm_env = _names("vllm-serve-flags.txt"), _names("vllm-envs.txt")
-    sglang_flags, sglang_env = _names("sglang-server-flags.txt"), _names("sglang-envs.txt")
+    """The default runtimes' names are fixed lists (tests/fixtures/recipes/); a profile naming its `runtime:` is held
+    to that runtime's snapshot."""
+    names = {"vllm": (_names("vllm-serve-flags.txt"), _names("vllm-envs.txt")),
+             "sglang": (_names("sglang-server-flags.txt"), _names("sglang-envs.txt"))}
     for p in profiles:
-        flags = vllm_flags if p.backend == "vllm" else sglang_flags
+        flags, env = _snapshot_names(p.runtime) if p.runtime else names[p.backend]
         assert set(p.args) <= flags, f"{p.id}: unknown {p.backend} flags {set(p.args) - flags}"
         for name in p.env:
-            if name.startswith("VLLM_"):
-                assert p.backend == "vllm" and name in vllm_env, f"{p.id}: {name}"
-            elif name.startswith("SGLANG_"):
-                assert p.backend == "sglang" and name in sglang_env, f"{p.id}: {name}"
+            if name.startswith(("VLLM_", "SGLANG_")):
+                assert name.startswith(p.backend.upper() + "_") and name in env, f"{p.id}: {name}"
             else:
                 assert name in p.source.get("note", ""), f"{p.id}: {name} needs a reason in source.note"
 
@@ -237,3 +246,32 @@ def test_check_command_reports_a_broken_recipe(cli, tmp_path):
     codes = {(f["code"], f["path"]) for f in yaml.safe_load(out)}
     assert codes == {("RECIPE-LINT", "profiles[0].args.num-scheduler-steps"), ("RECIPE-LINT", "profiles[0].env.VLLM_ROCM_QUICK_REDUCE_QUANTIZATION")}
     assert "2 error(s)" in err
+
+
+@pytest.mark.parametrize("runtime, problem", [
+    ("sglang-0516-rocm", None),
+    ("sglang-rocm", None),  # naming the default is allowed, and changes nothing
+    ("sglang-0517-rocm", "runtime 'sglang-0517-rocm' is not a runtime; runtimes serving 'sglang': sglang-0516-rocm, "
+                         "sglang-rocm"),
+    ("vllm-rocm", "runtime 'vllm-rocm' serves backend 'vllm'; runtimes serving 'sglang': sglang-0516-rocm, sglang-rocm"),
+    ("SGLang 0.5.16", "does not match"),  # the schema: a runtime (folder) name
+])
+def test_a_profile_names_a_runtime_serving_its_backend(tmp_path, runtime, problem):
+    """`runtime:` picks the runtime (engine version) a profile runs on; one that does not exist or serves another
+    backend is one line naming the file, line and field, and the runtimes that would do."""
+    from aimgen.loading import InvalidDocument
+
+    source = recipe_files()[0].parent / "glm-5.2.yaml"
+    doc = yaml.safe_load(source.read_text())
+    index = next(i for i, p in enumerate(doc["profiles"]) if p["backend"] == "sglang")
+    doc["profiles"][index]["runtime"] = runtime
+    path = tmp_path / source.name
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    if problem is None:
+        assert load_recipe(path)[index].runtime == runtime
+        return
+    with pytest.raises(InvalidDocument) as info:
+        load_recipe(path)
+    lines = [f.line() for f in info.value.findings]
+    assert len(lines) == 1 and problem in lines[0] and f"profiles[{index}].runtime" in lines[0], lines
+    assert f" {path}:" in lines[0], lines  # file:line

@@ -58,3 +58,51 @@ def test_quick_reduce_never_at_tp1():
     for p in PROFILES:
         if p.gpus == 1:
             assert "VLLM_ROCM_QUICK_REDUCE_QUANTIZATION" not in p.env, p.location
+
+
+def test_a_profile_runs_on_the_runtime_it_names(cli, tmp_path):
+    """GLM-5.2's SGLang profiles need SGLang 0.5.16 (`runtime: sglang-0516-rocm`): `aimgen render --backend sglang`
+    serves them on that runtime's image, a release that also serves a model on the default SGLang runtime renders
+    both ServingRuntimes, and `aimgen validate` reads each pod back with its own engine version."""
+    import yaml
+
+    out = tmp_path / "two.yaml"
+    code, _, err = cli("render", "zai-org/GLM-5.2", "Qwen/Qwen3-8B", "--gpu", "mi325x", "--backend", "sglang", "-o", out)
+    assert code == 0, err
+    docs = list(yaml.safe_load_all(out.read_text()))
+    images = {d["metadata"]["name"]: d["spec"]["containers"][0]["image"] for d in docs if d["kind"] == "ServingRuntime"}
+    assert images == {"glm-5-2-sglang-0516-rocm-gfx942": "docker.io/lmsysorg/sglang:v0.5.16-rocm720-mi30x",
+                      "glm-5-2-sglang-rocm-gfx942": "docker.io/lmsysorg/sglang:v0.5.12-rocm700-mi30x"}
+    served = {d["metadata"]["name"]: d["spec"]["predictor"]["model"]["runtime"] for d in docs
+              if d["kind"] == "InferenceService"}
+    assert served == {"glm-5-2": "glm-5-2-sglang-0516-rocm-gfx942", "qwen3-8b": "glm-5-2-sglang-rocm-gfx942"}
+    assert "--dsa-topk-backend=torch" in next(d for d in docs if d.get("metadata", {}).get("name") == "glm-5-2"
+                                              and d["kind"] == "InferenceService")["spec"]["predictor"]["model"]["args"]
+    assert cli("validate", out)[0] == 0
+    # --engine-arg is checked against the engine version the profile runs on, not the backend's default
+    glm = ("render", "zai-org/GLM-5.2", "--gpu", "mi355x", "--backend", "sglang", "-o", tmp_path / "glm.yaml")
+    assert cli(*glm, "--engine-arg", "dsa-topk-backend=flashinfer")[0] == 0
+    code, _, err = cli("render", "Qwen/Qwen3-8B", "--gpu", "mi325x", "--backend", "sglang",
+                       "--engine-arg", "dsa-topk-backend=torch", "-o", tmp_path / "qwen.yaml")
+    assert code == 2 and "not an option of sglang 0.5.12" in err
+    code, out, _ = cli("explain", "zai-org/GLM-5.2", "--gpu", "mi325x", "--backend", "sglang")
+    assert code == 0 and "runtime: sglang-0516-rocm (sglang 0.5.16), image docker.io/lmsysorg/sglang:v0.5.16-rocm720-mi30x" in out
+
+
+def test_list_profiles_says_which_runtime_each_runs_on(cli):
+    import json
+
+    code, out, err = cli("list", "profiles", "--json")
+    assert code == 0, err
+    runtimes = {row["id"]: row["runtime"] for row in json.loads(out)}
+    assert runtimes["glm-5-2-mi325x-x8-fp8-sglang-throughput"] == "sglang-0516-rocm"
+    assert runtimes["glm-5-2-mi325x-x8-fp8-vllm-latency"] == "vllm-rocm"
+    assert {r for pid, r in runtimes.items() if "-sglang-" in pid and not pid.startswith("glm-5-2-")} == {"sglang-rocm"}
+
+
+def test_the_launcher_runs_the_runtime_the_profile_names():
+    from aimgen.launch.profiles import select_resolver
+
+    resolved = select_resolver()("zai-org/GLM-5.2", "mi325x", 8, None, None, "sglang", None)
+    assert resolved.runtime_name == "sglang-0516-rocm" and resolved.args["dsa-topk-backend"] == "torch"
+    assert select_resolver()("Qwen/Qwen3-8B", "mi325x", 1, None, None, "sglang", None).runtime_name == "sglang-rocm"

@@ -19,6 +19,7 @@ from aimgen.runtimes.registry import get_runtime, list_runtimes, runtime_for_bac
 from aimgen.runtimes.snapshot import load_snapshot
 
 RUNTIMES = paths.runtimes_dir()
+BUILT_IN = sorted(p.name for p in RUNTIMES.iterdir() if (p / "runtime.yaml").is_file())
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +32,7 @@ def _fresh_registry(monkeypatch):
 
 def test_builtin_runtimes():
     names = [r.name for r in list_runtimes()]
-    assert names == ["sglang-rocm", "vllm-rocm"]
+    assert names == BUILT_IN == ["sglang-0516-rocm", "sglang-rocm", "vllm-rocm"]
     vllm = runtime_for_backend("vllm")
     assert (vllm.name, vllm.engine, vllm.command, vllm.model_arg) == ("vllm-rocm", "vllm", ("vllm", "serve"), "positional")
     assert vllm.health_path == "/health" and vllm.metrics_path == "/metrics" and vllm.port == 8080
@@ -41,7 +42,8 @@ def test_builtin_runtimes():
     assert sglang.image_for("gfx942").endswith("-mi30x") and sglang.image_for("gfx950").endswith("-mi35x")
     with pytest.raises(InvalidInput, match="no image for gfx90a"):
         sglang.image_for("gfx90a")
-    with pytest.raises(UsageError, match="available: sglang-rocm, vllm-rocm"):
+    assert sglang.name == "sglang-rocm"  # <backend>-rocm is the default; sglang-0516-rocm only where a profile names it
+    with pytest.raises(UsageError, match="available: sglang-0516-rocm, sglang-rocm, vllm-rocm"):
         get_runtime("tgi")
 
 
@@ -60,7 +62,7 @@ def test_custom_runtime_from_aimgen_runtimes_path(tmp_path, monkeypatch):
         doc["images"] = {"gfx942": {"repository": "registry.example.com/vllm-rocm", "tag": "nightly-2026-11-01"}}
 
     monkeypatch.setenv("AIMGEN_RUNTIMES_PATH", str(_custom(tmp_path, "vllm-nightly", edit)))
-    assert [r.name for r in list_runtimes()] == ["sglang-rocm", "vllm-nightly", "vllm-rocm"]
+    assert [r.name for r in list_runtimes()] == ["sglang-0516-rocm", "sglang-rocm", "vllm-nightly", "vllm-rocm"]
     custom = runtime_for_backend("vllm-nightly")
     assert custom.image_for("gfx942") == "registry.example.com/vllm-rocm:nightly-2026-11-01"
     assert runtime_for_backend("vllm").name == "vllm-rocm"
@@ -90,14 +92,17 @@ def test_invalid_runtime_yaml_names_file_and_field(tmp_path, monkeypatch, edit, 
     assert re.search(match, info.value.line()), info.value.line()
 
 
-@pytest.mark.parametrize("runtime", ["vllm-rocm", "sglang-rocm"])
+@pytest.mark.parametrize("runtime", BUILT_IN)
 def test_dockerfile_builds_from_the_pinned_image(runtime):
     rt = get_runtime(runtime)
+    assert rt.dockerfile.is_file()
     text = rt.dockerfile.read_text()
     froms = re.findall(r"^FROM\s+(\S+)", text, re.M)
     args = dict(re.findall(r"^ARG\s+(\w+)=(\S+)", text, re.M))
     bases = {args.get(f.strip("${}"), f) for f in froms}
-    assert bases <= {rt.image_for(g) for g in rt.gfx_targets}
+    # a Dockerfile several runtimes share (SGLang 0.5.12 and 0.5.16) defaults to one of their images
+    sharing = [r for r in list_runtimes() if r.dockerfile.resolve() == rt.dockerfile.resolve()]
+    assert bases <= {r.image_for(g) for r in sharing for g in r.gfx_targets}
     for gfx in rt.gfx_targets:  # every per-target image is named in the file (as FROM or as a build-arg example)
         assert rt.image_for(gfx) in text
     assert 'ENTRYPOINT ["aimgen", "launch"]' in text and "AIMGEN_DATA_DIR=/opt/aimgen" in text
@@ -129,18 +134,25 @@ def test_snapshots_exist_for_the_pinned_version_and_0_33_0():
         assert snap.option("--max-seq-len-to-capture") is None
 
 
-def test_sglang_0_5_16_snapshot_takes_the_launches_0_5_12_refuses():
-    """InferenceX's SGLang launches of GLM-5.2 (--dsa-* backends) and DeepSeek-V4-Pro (SGLANG_HACK_FLASHMLA_BACKEND,
-    ...) need a newer SGLang than the pinned 0.5.12 (the recipes' audit notes say so): the 0.5.16 snapshot kept beside
-    it accepts every flag and variable of both (from ../shared/upstream-configs/inferencex/env-and-flags.md), so the
-    pin can move when its images do (docs/runtimes.md)."""
-    from dataclasses import replace
+@pytest.mark.parametrize("runtime", BUILT_IN)
+def test_each_runtime_folder_snapshots_its_pinned_version(runtime):
+    """A runtime pins one engine version: its snapshots/ holds that version (plus, at most, previews of a bump)."""
+    rt = get_runtime(runtime)
+    assert rt.snapshot_path.name == f"{rt.engine}-{rt.engine_version}.json"
+    assert rt.snapshots()[rt.engine_version] == rt.snapshot_path
+    assert load_snapshot(rt.snapshot_path).engine_version == rt.engine_version
 
+
+def test_sglang_0_5_16_runtime_takes_the_launches_0_5_12_refuses():
+    """InferenceX's SGLang launches of GLM-5.2 (--dsa-* backends) and DeepSeek-V4-Pro (SGLANG_HACK_FLASHMLA_BACKEND,
+    ...) need a newer SGLang than sglang-rocm's 0.5.12: the sglang-0516-rocm runtime accepts every flag and variable
+    of both (from ../shared/upstream-configs/inferencex/env-and-flags.md), on the release images InferenceX runs."""
     from aimgen.runtimes.flags import check_engine_config
 
-    sglang = get_runtime("sglang-rocm")
-    assert {sglang.engine_version, "0.5.16"} <= set(sglang.snapshots())
-    newer = replace(sglang, engine_version="0.5.16", snapshot_path=sglang.snapshots()["0.5.16"])
+    old, new = get_runtime("sglang-rocm"), get_runtime("sglang-0516-rocm")
+    assert (old.engine_version, new.engine_version) == ("0.5.12", "0.5.16") and "0.5.16" not in old.snapshots()
+    assert new.image_for("gfx942") == "docker.io/lmsysorg/sglang:v0.5.16-rocm720-mi30x"
+    assert new.image_for("gfx950") == "docker.io/lmsysorg/sglang:v0.5.16-rocm720-mi35x"
     glm = ({"dsa-prefill-backend": "tilelang", "dsa-decode-backend": "tilelang", "dsa-topk-backend": "torch",
             "kv-cache-dtype": "bfloat16", "tool-call-parser": "glm47", "reasoning-parser": "glm45"},
            {"SGLANG_DSA_FUSE_TOPK": "false", "SGLANG_OPT_USE_TOPK_V2": "false"})
@@ -149,8 +161,13 @@ def test_sglang_0_5_16_snapshot_takes_the_launches_0_5_12_refuses():
             {"SGLANG_USE_ROCM700A": "0", "SGLANG_HACK_FLASHMLA_BACKEND": "unified_kv_triton",
              "SGLANG_OPT_UNIFIED_CACHE_FREE_OUT_OF_WINDOW_SLOTS": "1"})
     for args, env in (glm, dsv4):
-        assert [f for f in check_engine_config(sglang, args, env, file="x", path="") if f.level == "error"]
-        assert not [f for f in check_engine_config(newer, args, env, file="x", path="") if f.level == "error"]
+        assert [f for f in check_engine_config(old, args, env, file="x", path="") if f.level == "error"]
+        assert not [f for f in check_engine_config(new, args, env, file="x", path="") if f.level == "error"]
+    # 0.5.16 renamed --cuda-graph-max-bs (a warning naming the new flag); its removed flags get the curated hint
+    deprecated = check_engine_config(new, {"cuda-graph-max-bs": 16}, {}, file="x", path="")
+    assert [(f.level, "cuda-graph-max-bs-decode" in f.message) for f in deprecated] == [("warning", True)]
+    removed = check_engine_config(new, {"hybrid-kvcache-ratio": 0.5}, {}, file="x", path="")
+    assert [f.level for f in removed] == ["error"] and "swa-full-tokens-ratio" in removed[0].message
 
 
 def test_snapshot_metric_names_for_dashboards():
@@ -173,7 +190,7 @@ def test_backends_come_from_the_registry(tmp_path, monkeypatch):
     assert registry.backends() == ["sglang", "tensorrt-llm", "vllm"]
 
 
-@pytest.mark.parametrize("runtime", ["vllm-rocm", "sglang-rocm"])
+@pytest.mark.parametrize("runtime", BUILT_IN)
 def test_every_flag_the_runtime_writes_exists_in_its_engine(runtime):
     rt = get_runtime(runtime)
     snap = load_snapshot(rt.snapshot_path)
@@ -181,3 +198,41 @@ def test_every_flag_the_runtime_writes_exists_in_its_engine(runtime):
     if rt.model_arg != "positional":
         written.append(f"--{rt.model_arg}")
     assert [f for f in written if snap.option(f) is None] == []
+
+
+@pytest.mark.parametrize("image, expected", [
+    ("docker.io/lmsysorg/sglang:v0.5.16-rocm720-mi35x", "sglang-0516-rocm"),  # its own image
+    ("registry.example.com/mirror/sglang:v0.5.16-rocm720-mi30x", "sglang-0516-rocm"),  # a mirror: by engine version
+    ("docker.io/lmsysorg/sglang:v0.5.12-rocm700-mi30x", "sglang-rocm"),
+    (None, "sglang-rocm"),  # nothing to tell them apart: the backend's default
+])
+def test_a_command_shared_by_two_runtimes_is_told_apart_by_the_image(image, expected):
+    """`aimgen validate` reads a pod's engine back with the runtime that started it: both SGLang runtimes run
+    `python3 -m sglang.launch_server`, so the image (or the engine version its tag names) decides."""
+    from aimgen.runtimes.cmdline import runtime_for_command
+
+    assert runtime_for_command(("python3", "-m", "sglang.launch_server"), image).name == expected
+    assert runtime_for_command(("vllm", "serve"), image).name == "vllm-rocm"
+
+
+def test_each_engine_version_parses_the_profiles_that_run_on_it(monkeypatch):
+    """scripts/test-engines.sh hands each snapshotted version the recipe profiles of its runtime folder
+    (snapshot_engine.py parse-recipes --runtime NAME --default-runtime NAME): exactly those aimgen runs there."""
+    import importlib.util
+
+    monkeypatch.setattr(yaml, "safe_load", lambda text: yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+
+    from aimgen.recipes.load import load_all_profiles
+
+    spec = importlib.util.spec_from_file_location("snapshot_engine", RUNTIMES.parent / "scripts" / "snapshot_engine.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    recipes = paths.recipes_dir() / "models"
+    for runtime in list_runtimes():
+        default = runtime_for_backend(runtime.backend).name
+        chosen = {(path.name, index) for path, index, _, _ in tool._profiles(recipes, runtime.backend, runtime.name, default)}
+        runs_here = {(Path(p.file).name, p.index) for p in load_all_profiles()
+                     if p.backend == runtime.backend and runtime_for_backend(p.backend, p.runtime) == runtime}
+        assert chosen == runs_here and chosen, runtime.name
+    on_0516 = {path.name for path, *_ in tool._profiles(recipes, "sglang", "sglang-0516-rocm", "sglang-rocm")}
+    assert on_0516 == {"glm-5.2.yaml"}

@@ -203,7 +203,7 @@ def test_every_catalog_profile_boots(hub, tmp_path, monkeypatch):
         runtime_words = len(decisions[0].runtime.command)
         try:
             cmd, path = engine.boot(tuple(argv[:runtime_words]), argv[runtime_words:], gpus_of(container),
-                                    {**env, "HF_ENDPOINT": hub.url})
+                                    {**env, "HF_ENDPOINT": hub.url}, image=container["image"])
         except engine.Refused as exc:
             return f"{profile.id}: {exc}"
         probe_ports = {container[p]["httpGet"]["port"] for p in ("startupProbe", "readinessProbe", "livenessProbe")}

@@ -267,8 +267,9 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
 
     req = selection.request
     model, gpu = req.model, req.pool.gpu
-    runtime = runtime_for_backend(selection.backend)
     profile = selection.profile
+    # a profile may name the runtime (engine version) it needs; the planner's shapes run on the backend's default
+    runtime = runtime_for_backend(selection.backend, profile.runtime if profile else None)
     names = runtime.flag_names
     if profile is not None:
         # before any arithmetic: a removed or mistyped flag gets the snapshot's hint, not a sizing error
@@ -424,11 +425,11 @@ def disaggregation(d: Decision, model_path: str | None) -> DisaggregationSpec:
     own TP, replicas and argv, both loading the configuration's KV connector (refused when none is cited)."""
     from aimgen.planning import disagg
     from aimgen.planning.planner import fit_check
-    from aimgen.runtimes.registry import runtime_for_backend
+    from aimgen.runtimes.registry import get_runtime
 
     svc, req = d.serving, d.selection.request
     cfg = disagg.find(svc.model, svc.gpu, svc.precision, svc.backend)
-    runtime = runtime_for_backend(svc.backend)
+    runtime = get_runtime(d.runtime.plugin)  # the image the roles run is the decision's
     gpus_per_node = req.pool.gpus_per_node
     roles = []
     # KServe's presets: prefill's engine takes the pod's port 8000; decode's sits behind the routing sidecar on 8001.

@@ -132,6 +132,8 @@ def explain_text(d: Decision, api: str = "isvc", router: str = ROUTER_SCHEDULER)
     for r in getattr(d.plan, "reasons", ()) or ():
         lines.append(f"  - {r}")
     lines.append(f"  api: {e['api_reason']}")
+    rt = d.runtime
+    lines.append(f"  runtime: {rt.plugin} ({rt.engine} {rt.engine_version}), image {rt.image}")
     pd = e["disaggregation"]
     if pd:
         lines.append(f"  prefill/decode from {pd['config']} ({pd['source_title']}), KV over {pd['connector']}: "

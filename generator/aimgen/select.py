@@ -144,7 +144,7 @@ def _fit_at(req: Request, p: Profile, gpus: int):
     from aimgen.planning.profile_fit import derived_fit, profile_fit
     from aimgen.runtimes.registry import runtime_for_backend
 
-    names = runtime_for_backend(p.backend).flag_names
+    names = runtime_for_backend(p.backend, p.runtime).flag_names
     gpu = req.pool.gpu
     shape = from_flags(gpus, p.nodes, p.args)
     if gpus == p.gpus:

@@ -89,10 +89,10 @@ def _real_parser(snapshot_file: Path):
     return getattr(importlib.import_module(module_name), attr)(FlexibleArgumentParser())
 
 
-def _command(command: tuple[str, ...], words: list[str]):
+def _command(command: tuple[str, ...], words: list[str], image: str | None):
     from aimgen.runtimes.cmdline import EngineCommand, parse_command, runtime_for_command, snapshot_of_version
 
-    runtime = runtime_for_command(command)
+    runtime = runtime_for_command(command, image)  # the image picks among runtimes sharing a command
     if runtime is None:
         _die(f"no runtime starts with {' '.join(command)}")
     version = os.environ.get("STANDIN_ENGINE_VERSION") or runtime.engine_version
@@ -197,10 +197,10 @@ def _handler(cmd, names: tuple[str, ...], model_path: str):
     return Handler
 
 
-def boot(command: tuple[str, ...], words: list[str], gpus: int, env: dict | None = None):
+def boot(command: tuple[str, ...], words: list[str], gpus: int, env: dict | None = None, image: str | None = None):
     """Everything the engine does before it binds: parse, check the world size, load the model. Raises Refused.
-    Returns (the parsed command, the model's local path)."""
-    cmd = _command(command, words)
+    Returns (the parsed command, the model's local path). `image` is the container's (which engine version)."""
+    cmd = _command(command, words, image)
     tp, pp, dp = cmd.world_size
     if cmd.local_world_size > gpus:  # a multi-node group's pod runs only its share of the ranks
         _die(f"world size TP{tp} x PP{pp} x DP{dp} needs {cmd.local_world_size} GPU(s) on this node but only "
@@ -219,7 +219,8 @@ def main(command: tuple[str, ...], words: list[str]) -> None:
 def _serve(command: tuple[str, ...], words: list[str]) -> None:
     from aimgen.runtimes.cmdline import listens_everywhere
 
-    cmd, model_path = boot(command, words, int(os.environ.get("STANDIN_GPUS", "0")))
+    cmd, model_path = boot(command, words, int(os.environ.get("STANDIN_GPUS", "0")),
+                           image=os.environ.get("STANDIN_IMAGE"))
     tp, pp, dp = cmd.world_size
     names = cmd.served_names
     host, port = cmd.host, cmd.port

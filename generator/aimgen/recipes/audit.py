@@ -23,7 +23,7 @@ NOT_COMPARED = {"tensor-parallel-size", "trust-remote-code", "host", "port", "se
 IX_PRECISION = {"fp4": "mxfp4", "fp8": "fp8", "bf16": "bf16"}
 # What aimgen does not render at all: explained for every recipe.
 BUILT_IN = {
-    ("inferencex", "not-served:atom"): "ATOM is not a backend aimgen renders (runtimes/ holds vllm-rocm and sglang-rocm)",
+    ("inferencex", "not-served:atom"): "ATOM is not a backend aimgen renders (runtimes/ holds vLLM and SGLang runtimes only)",
     ("inferencex", "not-served:disagg"): "disaggregated prefill/decode runs across nodes over MoRI RDMA; aimgen's single-deployment recipes do not render it",
 }
 
@@ -116,13 +116,13 @@ def _bool_env(value: Any) -> Any:
 
 
 def _effective(p: Profile, name: str) -> Any:
-    """What the engine runs with: the profile's value, else the pinned vLLM's default for the variable."""
+    """What the engine runs with: the profile's value, else the default of the engine version its runtime pins."""
     from aimgen.runtimes.flags import snapshot_for
     from aimgen.runtimes.registry import runtime_for_backend
 
     if name in p.env:
         return _bool_env(p.env[name])
-    snap = snapshot_for(runtime_for_backend("vllm"))
+    snap = snapshot_for(runtime_for_backend(p.backend, p.runtime))
     var = snap.env.get(name) if snap else None
     return _bool_env(getattr(var, "default", None))
 

@@ -85,9 +85,9 @@ def reference_ids(path: Path) -> set[str] | None:
 
 
 def lint_features(path: Path, profiles: list) -> list[Finding]:
-    """A recipe's features: args the pinned engine of each backend they are spelled for accepts, none aimgen renders,
-    none that changes a profile's flag or that another feature sets (a feature is words appended to the command
-    line, recipes/features.py)."""
+    """A recipe's features: args that every engine version the recipe's profiles of each backend run on accepts (their
+    runtime's), none aimgen renders, none that changes a profile's flag or that another feature sets (a feature is
+    words appended to the command line, recipes/features.py)."""
     from aimgen.recipes.features import backends_of, conflicts, features_for
     from aimgen.runtimes.flags import check_engine_config
     from aimgen.runtimes.registry import runtime_for_backend
@@ -110,8 +110,10 @@ def lint_features(path: Path, profiles: list) -> list[Finding]:
                                    f"profile {p.id} sets --{changed[0]} {p.args[changed[0]]}: a feature only adds "
                                    f"flags; give both the same value or drop it from the feature"))
         for backend in backends_of(feature):
-            out.extend(f for f in check_engine_config(runtime_for_backend(backend), feature["args"], {}, file=str(path), path=at)
-                       if f.level == ERROR)
+            # against every engine version the recipe's profiles of that backend run on (their `runtime:`)
+            for name in sorted({p.runtime for p in profiles if p.backend == backend} or {None}, key=str):
+                out.extend(f for f in check_engine_config(runtime_for_backend(backend, name), feature["args"], {},
+                                                          file=str(path), path=at) if f.level == ERROR)
             out.extend(Finding(ERROR, "RECIPE-LINT", str(path), f"{at}.args.{flag}", f"--{flag} is set by aimgen; a feature cannot set it")
                        for flag in feature["args"] if flag in RENDERED_FLAGS)
     return out

@@ -13,6 +13,7 @@ from aimgen.catalog.models import load_models
 from aimgen.findings import ERROR, Finding, json_path
 from aimgen.loading import InvalidDocument, load_checked
 from aimgen.recipes.model import Profile
+from aimgen.runtimes.registry import runtime_problem
 from aimgen.yamlio import line_of
 
 
@@ -44,6 +45,7 @@ def profiles_from(data: dict, file: str) -> list[Profile]:
             file=file,
             index=i,
             default=_is_default(data, p),
+            runtime=p.get("runtime"),
         )
         for i, p in enumerate(data["profiles"])
     ]
@@ -86,6 +88,8 @@ def cross_check(profiles: list[Profile], file: str, lines: dict) -> list[Finding
         if p.key in seen:
             add(p.index, "metric", f"duplicate profile: same gpu/gpus/precision/backend/metric as profiles[{seen[p.key]}]")
         seen.setdefault(p.key, p.index)
+        if p.runtime is not None and (problem := runtime_problem(p.backend, p.runtime)):
+            add(p.index, "runtime", problem)
         if p.args.get("trust-remote-code") and not p.trust_remote_code_reason:
             add(p.index, "args", "trust-remote-code is off unless the profile says why: add trust_remote_code: {reason: ...}")
     return findings

@@ -24,6 +24,7 @@ class Profile:
     file: str = ""  # where it was read, for messages
     index: int = 0  # position in the file's profiles list
     default: bool = False  # the recipe's `defaults:` names it for its (gpu, metric): docs/selection.md
+    runtime: str | None = None  # runtimes/<name> that serves it; None: the backend's default (registry.runtime_for_backend)
 
     @property
     def key(self) -> tuple[str, str, int, str, str, str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
-from aimgen.runtimes.registry import Runtime, discover
+from aimgen.runtimes.registry import Runtime, default_runtime, discover
 from aimgen.runtimes.snapshot import Option, Snapshot, load_snapshot
 
 # The address that reaches the pod from the kubelet's probes and from Services: every interface.
@@ -40,15 +40,21 @@ def host_to_pass(runtime: Runtime, snapshot: Snapshot | None) -> str | None:
     return None if listens_everywhere(default_host(runtime, snapshot)) else ALL_INTERFACES
 
 
-def runtime_for_command(command: Sequence[str] | None) -> Runtime | None:
-    """The runtime whose launch command a container runs (vllm serve, python3 -m sglang.launch_server)."""
+def runtime_for_command(command: Sequence[str] | None, image: str | None = None) -> Runtime | None:
+    """The runtime whose launch command a container runs (vllm serve, python3 -m sglang.launch_server). Where
+    several runtimes share the command (sglang-rocm and sglang-0516-rocm), the one whose images include `image`,
+    else one with a snapshot of the engine version the image names, else the backend's default."""
     if not command:
         return None
     words = tuple(command)
-    for runtime in discover().values():
-        if words == tuple(runtime.command):
-            return runtime
-    return None
+    matching = [r for r in discover().values() if words == tuple(r.command)]
+    version = image_engine_version(image)
+
+    def rank(runtime: Runtime) -> tuple:
+        return (image not in {i.ref for i in runtime.images.values()}, version not in runtime.snapshots(),
+                default_runtime(runtime.backend) is not runtime, runtime.name)
+
+    return min(matching, key=rank, default=None)
 
 
 def image_engine_version(image: str | None) -> str | None:

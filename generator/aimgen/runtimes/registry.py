@@ -82,6 +82,7 @@ class Runtime:
     # env variable -> sub-directory: the engine's compile/JIT caches, kept on the cache volume (cache.plan)
     compile_caches: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     draft_models: tuple[DraftFlag, ...] = ()  # aimgen.planning.drafts reads them
+    dockerfile_path: str = "Dockerfile"  # relative to the folder; another runtime's when only the base image differs
 
     @property
     def gfx_targets(self) -> tuple[str, ...]:
@@ -89,7 +90,7 @@ class Runtime:
 
     @property
     def dockerfile(self) -> Path:
-        return self.folder / "Dockerfile"
+        return self.folder / self.dockerfile_path
 
     def image(self, gfx: str) -> Image:
         try:
@@ -182,6 +183,7 @@ def load_runtime(folder: Path) -> Runtime:
         renamed_path=renamed,
         compile_caches=MappingProxyType({k: str(v) for k, v in (doc.get("compile_caches") or {}).items()}),
         draft_models=tuple(DraftFlag(**d) for d in doc.get("draft_models") or ()),
+        dockerfile_path=doc.get("dockerfile", "Dockerfile"),
     )
 
 
@@ -218,16 +220,42 @@ def get_runtime(name: str) -> Runtime:
     return runtimes[name]
 
 
-def runtime_for_backend(backend: str) -> Runtime:
-    """The runtime serving a recipe backend: `<backend>-rocm` if there is one, else the only runtime
-    declaring that backend."""
+def runtime_problem(backend: str, name: str) -> str | None:
+    """Why runtime `name` cannot serve a `backend` profile (unknown, or it serves another backend), naming the
+    runtimes that would; None when it can."""
+    runtimes = discover()
+    found = runtimes.get(name)
+    if found is not None and found.backend == backend:
+        return None
+    what = "is not a runtime" if found is None else f"serves backend {found.backend!r}"
+    serving = sorted(r.name for r in runtimes.values() if r.backend == backend)
+    return f"runtime {name!r} {what}; runtimes serving {backend!r}: {', '.join(serving) or 'none'}"
+
+
+def default_runtime(backend: str) -> Runtime | None:
+    """The runtime a `backend` profile without `runtime:` runs on: `<backend>-rocm` if there is one, else the only
+    runtime declaring that backend; None when there is none or several."""
     runtimes = discover()
     preferred = runtimes.get(f"{backend}-rocm")
     if preferred is not None and preferred.backend == backend:
         return preferred
     matching = [r for r in runtimes.values() if r.backend == backend]
-    if len(matching) == 1:
-        return matching[0]
+    return matching[0] if len(matching) == 1 else None
+
+
+def runtime_for_backend(backend: str, name: str | None = None) -> Runtime:
+    """The runtime serving a recipe backend: `name` when a recipe profile names one (`runtime:`, which must serve
+    that backend), else `<backend>-rocm` if there is one, else the only runtime declaring that backend."""
+    runtimes = discover()
+    if name is not None:
+        problem = runtime_problem(backend, name)
+        if problem:
+            raise InvalidInput(problem)
+        return runtimes[name]
+    found = default_runtime(backend)
+    if found is not None:
+        return found
+    matching = [r for r in runtimes.values() if r.backend == backend]
     if not matching:
         known = sorted({r.backend for r in runtimes.values()})
         raise InvalidInput(f"no runtime serves backend {backend!r}; backends with a runtime: {', '.join(known)}")

@@ -246,7 +246,7 @@ def compile_cache_findings(service: dict, docs: Iterable[dict]) -> list[tuple[st
     out = []
     for role, pod in workload_pods(service, docs).items():
         main = _main(pod)
-        runtime = runtime_for_command(tuple(main.get("command") or ())) if main else None
+        runtime = runtime_for_command(tuple(main.get("command") or ()), main.get("image")) if main else None
         if runtime is None:
             continue  # KServe's own launcher, or an engine aimgen has no runtime for
         where = {"prefill": "spec.prefill.template", "worker": "spec.worker"}.get(role, "spec.template")

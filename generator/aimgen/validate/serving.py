@@ -142,7 +142,7 @@ def _read(source: str, isvc: dict, manifests: list[dict], docs) -> tuple[Served 
         return None, [at(ERROR, RUNTIME, "spec.predictor", f"KServe would not build the pod: {exc}")]
     pod = group[0][0]
     container = pod["spec"]["containers"][0]
-    runtime = runtime_for_command(container.get("command"))
+    runtime = runtime_for_command(container.get("command"), container.get("image"))
     if runtime is None:
         return None, [at(WARNING, RUNTIME, "spec.predictor.model",
                          f"command {container.get('command')} starts no engine aimgen knows (runtimes/*/runtime.yaml); "
