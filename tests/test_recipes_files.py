@@ -237,3 +237,29 @@ def test_check_command_reports_a_broken_recipe(cli, tmp_path):
     codes = {(f["code"], f["path"]) for f in yaml.safe_load(out)}
     assert codes == {("RECIPE-LINT", "profiles[0].args.num-scheduler-steps"), ("RECIPE-LINT", "profiles[0].env.VLLM_ROCM_QUICK_REDUCE_QUANTIZATION")}
     assert "2 error(s)" in err
+
+
+def test_check_command_reports_a_misspelled_parser_with_the_nearest_names(cli, tmp_path, monkeypatch):
+    """Profile args and feature args alike are checked against the parser names the pinned engine registers."""
+    from aimgen.recipes import lint
+
+    recipe = tmp_path / "qwen3-8b.yaml"
+    recipe.write_text(yaml.safe_dump({"model": "Qwen/Qwen3-8B", "profiles": [
+        {"gpu": "mi300x", "gpus": 1, "precision": "bf16", "backend": "vllm", "metric": "latency",
+         "args": {"tool-call-parser": "hermess", "enable-auto-tool-choice": True}, "source": {"title": "test"}}],
+        "features": {"reasoning": {"args": {"reasoning-parser": "qwen_3"}, "note": "misspelled on purpose"}}}))
+    monkeypatch.setattr(lint, "_recipe_path", lambda model: recipe)  # read its features as a shipped recipe's
+    monkeypatch.setattr("aimgen.recipes.load.recipe_path", lambda model: recipe)
+    from aimgen.recipes.features import features_for
+    features_for.cache_clear()
+    try:
+        code, out, err = cli("recipes", "check", str(recipe), "--json")
+    finally:
+        features_for.cache_clear()
+    assert code == 1, err
+    found = {(f["code"], f["path"]): f for f in yaml.safe_load(out)}
+    assert set(found) == {("ENGINE003", "profiles[0].args.tool-call-parser"), ("ENGINE003", "features.reasoning.args.reasoning-parser")}
+    assert "--tool-call-parser=hermess is not accepted by vllm 0.31.0; did you mean hermes?" in \
+        found["ENGINE003", "profiles[0].args.tool-call-parser"]["message"]
+    assert "did you mean qwen3" in found["ENGINE003", "features.reasoning.args.reasoning-parser"]["message"]
+    assert all(f["file"] == str(recipe) for f in found.values())
