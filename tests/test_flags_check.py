@@ -173,3 +173,18 @@ def test_a_parser_a_plugin_registers_is_only_a_warning():
 ])
 def test_registered_parser_names_pass(args):
     assert _check(args) == []
+
+
+def test_a_rendered_command_naming_no_registered_parser_is_a_parse_problem():
+    """`aimgen validate` reads engine commands back (SERVE011) with the same choices; a plugin flag anywhere on the
+    line lets a name pass that only the plugin registers."""
+    from aimgen.runtimes.cmdline import parse_command
+    from aimgen.runtimes.flags import snapshot_for
+
+    runtime = get_runtime("vllm-rocm")
+    snap = snapshot_for(runtime)
+    (problem,) = parse_command(runtime, snap, ["m", "--enable-auto-tool-choice", "--tool-call-parser=hermess"]).problems
+    assert problem.startswith("--tool-call-parser=hermess is not accepted; did you mean hermes?")
+    assert parse_command(runtime, snap, ["m", "--reasoning-parser", "nano_v3",
+                                         "--reasoning-parser-plugin", "nano_v3_reasoning_parser.py"]).problems == ()
+    assert parse_command(runtime, snap, ["m", "--tool-call-parser", "hermes"]).problems == ()
