@@ -28,6 +28,21 @@ Where the options come from:
 Metric names are read from the engine's source with `ast` (most metric modules need a GPU to import):
 every Gauge/Counter/Histogram constructor, vLLM's self._gauge_cls(...) indirections and metadata
 objects keyed by a metric-name constant. VLLM_TARGET_DEVICE=cpu only lets vLLM import without a GPU.
+
+Registered names of options whose values argparse does not restrict (`registries`): vLLM's
+--tool-call-parser and --reasoning-parser take any string on the command line and are looked up at start-up
+in ToolParserManager / ReasoningParserManager (`list_registered()`: names registered eagerly with
+`register_module(...)` plus the lazy name -> (module, class) table). The parser modules need a GPU to import,
+so the names are read with `ast` from every `<Manager>.register_lazy_module(...)` / `register_module(...)`
+call in the package, including the loops over a module-level `{name: (module, class)}` dict; when the
+manager itself imports (it needs only torch), its `list_registered()` must give the same names, or the
+snapshot fails. SGLang lists its parsers as argparse choices, so its `registries` is empty.
+
+Snapshot format (JSON, SCHEMA_VERSION): schema_version, engine, engine_version, generated_by, parser,
+positionals, options [{flags, dest, kind, type, optional, nargs, choices, default, deprecated, group, help,
+normalize?, const?}], env_prefixes, env [{name, default, ...}], metrics {families [{name, type, series,
+modules}], series}, registries {"--flag": {registry, names, modules, plugin_flag}}: plugin_flag is the option
+that loads a plugin able to register further names.
 """
 
 from __future__ import annotations
@@ -35,6 +50,7 @@ from __future__ import annotations
 import argparse
 import ast
 import enum
+import importlib
 import json
 import os
 import re
@@ -615,6 +631,90 @@ def _series(name: str, kind: str) -> list[str]:
     return [name]
 
 
+# vLLM: the registry behind each free-text option, and the option that loads a plugin registering more names.
+_VLLM_REGISTRIES = {
+    "ToolParserManager": ("--tool-call-parser", "--tool-parser-plugin", "vllm.tool_parsers"),
+    "ReasoningParserManager": ("--reasoning-parser", "--reasoning-parser-plugin", "vllm.reasoning"),
+}
+
+
+def _str_list(node: ast.AST | None) -> list[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return []
+
+
+def _registered_in(tree: ast.Module, manager: str) -> set[str]:
+    """Names one module registers with `manager`: register_lazy_module("x", ...) / (name="x", ...),
+    register_module("x" | ["x", "y"] | name=...), and loops `for name, ... in TABLE.items()` that call
+    register_lazy_module with the loop's name over a module-level {name: (module, class)} dict."""
+    tables = {t.id: node.value for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+              for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+              if isinstance(t, ast.Name) and isinstance(node.value, ast.Dict)}
+
+    def registrations(scope: ast.AST):
+        for call in ast.walk(scope):
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+                    and call.func.attr in ("register_lazy_module", "register_module") \
+                    and isinstance(call.func.value, ast.Name) and call.func.value.id == manager:
+                yield call
+
+    names: set[str] = set()
+    for call in registrations(tree):
+        given = next((k.value for k in call.keywords if k.arg == "name"), call.args[0] if call.args else None)
+        names.update(_str_list(given))
+    for loop in ast.walk(tree):
+        if not (isinstance(loop, ast.For) and isinstance(loop.iter, ast.Call)
+                and isinstance(loop.iter.func, ast.Attribute) and loop.iter.func.attr in ("items", "keys")
+                and isinstance(loop.iter.func.value, ast.Name) and loop.iter.func.value.id in tables):
+            continue
+        if any(True for _ in registrations(loop)):
+            names.update(k.value for k in tables[loop.iter.func.value.id].keys
+                         if isinstance(k, ast.Constant) and isinstance(k.value, str))
+    return names
+
+
+def vllm_registries(package_dir: Path, options: list[dict]) -> dict[str, dict]:
+    flags = {f for o in options for f in o["flags"]}
+    out = {}
+    for manager, (flag, plugin_flag, package) in _VLLM_REGISTRIES.items():
+        names: set[str] = set()
+        modules = []
+        for rel, source in _sources(package_dir):
+            if manager not in source or "register_" not in source:
+                continue
+            tree = _tree(rel, source)
+            found = _registered_in(tree, manager) if tree is not None else set()
+            if found:
+                names |= found
+                modules.append(rel)
+        if flag not in flags:
+            continue  # an engine version without the option has nothing to check
+        if not names:
+            raise SystemExit(f"{flag}: found no {manager} registrations in {package_dir}; "
+                             "the registry moved: update vllm_registries")
+        live = _live_registered(package, manager)
+        if live is not None and set(live) != names:
+            raise SystemExit(f"{flag}: {manager}.list_registered() differs from the names read from source: "
+                             f"only registered {sorted(set(live) - names)}, only in source {sorted(names - set(live))}")
+        out[flag] = {"registry": manager, "names": sorted(names), "modules": modules,
+                     "plugin_flag": plugin_flag if plugin_flag in flags else None}
+    return out
+
+
+def _live_registered(package: str, manager: str) -> list[str] | None:
+    """The manager's own list_registered() when its package imports here (it needs torch, not a GPU)."""
+    try:
+        registry = getattr(importlib.import_module(package), manager)
+    except Exception as exc:
+        print(f"note: {package}.{manager} does not import ({type(exc).__name__}); names from source only",
+              file=sys.stderr)
+        return None
+    return list(registry.list_registered())
+
+
 def cmd_snapshot(args: argparse.Namespace) -> int:
     adapter = ADAPTERS[_engine]()
     adapter.prepare(want_help=True)
@@ -637,6 +737,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
             "families": families,
             "series": sorted({s for fam in families for s in fam["series"]}),
         },
+        "registries": vllm_registries(adapter.package_dir(), options) if _engine == "vllm" else {},
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -644,8 +745,9 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     with os.fdopen(fd, "w") as fh:
         fh.write(json.dumps(snapshot, indent=1, ensure_ascii=False) + "\n")
     os.replace(tmp, out)
-    print(f"{out}: {len(options)} options, {len(snapshot['env'])} env vars, {len(families)} metric families",
-          file=sys.stderr)
+    registered = ", ".join(f"{len(r['names'])} {flag} names" for flag, r in snapshot["registries"].items())
+    print(f"{out}: {len(options)} options, {len(snapshot['env'])} env vars, {len(families)} metric families"
+          + (f", {registered}" if registered else ""), file=sys.stderr)
     return 0
 
 

@@ -3,6 +3,7 @@ bad choices, wrong types; and every shipped recipe profile passes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,81 @@ def test_every_shipped_recipe_profile_passes():
         failures += [f.line() for f in findings if f.level == ERROR]
     assert not failures, "\n".join(failures)
     assert count == 0 or count > 10
+
+
+# Parser names. vLLM's --tool-call-parser/--reasoning-parser take any string on the command line and are looked up
+# in ToolParserManager/ReasoningParserManager at start-up: the snapshot records the registered names (`registries`).
+# SGLang lists its parsers as argparse choices. Either way the names are the option's choices here.
+
+def _snapshot_docs(engine):
+    for path in sorted((REPO / "runtimes").glob(f"*/snapshots/{engine}-*.json")):
+        yield path, json.loads(path.read_text())
+
+
+def test_committed_vllm_snapshots_record_the_registered_parser_names():
+    docs = list(_snapshot_docs("vllm"))
+    assert docs
+    for path, doc in docs:
+        registries = doc["registries"]
+        assert set(registries) == {"--tool-call-parser", "--reasoning-parser"}, path
+        assert registries["--tool-call-parser"]["plugin_flag"] == "--tool-parser-plugin"
+        assert registries["--reasoning-parser"]["plugin_flag"] == "--reasoning-parser-plugin"
+        assert {"hermes", "mistral", "qwen3_coder"} <= set(registries["--tool-call-parser"]["names"]), path
+        assert {"deepseek_r1", "qwen3"} <= set(registries["--reasoning-parser"]["names"]), path
+        for registry in registries.values():
+            assert registry["names"] == sorted(set(registry["names"])) and registry["modules"]
+
+
+def test_committed_sglang_snapshots_list_parsers_as_choices():
+    docs = list(_snapshot_docs("sglang"))
+    assert docs
+    for path, doc in docs:
+        assert doc["registries"] == {}, path
+        options = {o["flags"][0]: o for o in doc["options"]}
+        assert "qwen25" in options["--tool-call-parser"]["choices"], path
+        assert "deepseek-r1" in options["--reasoning-parser"]["choices"], path
+
+
+@pytest.mark.parametrize("runtime,args,nearest", [
+    ("vllm-rocm", {"tool-call-parser": "mistrall"}, "did you mean mistral"),
+    ("vllm-rocm", {"reasoning-parser": "deepseek-r1"}, "did you mean deepseek_r1"),
+    ("vllm-rocm", {"tool-call-parser": "qwen3-coder"}, "qwen3_coder"),
+    ("sglang-rocm", {"reasoning-parser": "deepseek_r1"}, "did you mean deepseek-r1"),
+    ("sglang-rocm", {"tool-call-parser": "qwen3-coder"}, "qwen3_coder"),
+])
+def test_a_misspelled_parser_name_is_an_error_with_the_nearest_names(runtime, args, nearest):
+    (finding,) = _check(args, runtime=runtime)
+    assert finding.code == "ENGINE003" and finding.level == ERROR
+    (flag, value), = args.items()
+    assert finding.path == f"profiles[0].args.{flag}"
+    assert f"--{flag}={value} is not accepted" in finding.message and nearest in finding.message
+    assert "valid names, listed in " in finding.message  # too many to list; the snapshot holds them
+
+
+def test_a_parser_a_plugin_registers_is_only_a_warning():
+    findings = _check({"tool-call-parser": "my_parser", "tool-parser-plugin": "/plugins/my_parser.py"})
+    assert _codes(findings) == [] and _codes(findings, WARNING) == ["ENGINE003"]
+    assert "--tool-parser-plugin" in findings[0].message
+
+
+@pytest.mark.parametrize("args", [
+    {"tool-call-parser": "hermes", "enable-auto-tool-choice": True}, {"reasoning-parser": "deepseek_r1"},
+    {"tool-call-parser": "qwen3_coder", "reasoning-parser": "qwen3"},
+])
+def test_registered_parser_names_pass(args):
+    assert _check(args) == []
+
+
+def test_a_rendered_command_naming_no_registered_parser_is_a_parse_problem():
+    """`aimgen validate` reads engine commands back (SERVE011) with the same choices; a plugin flag anywhere on the
+    line lets a name pass that only the plugin registers."""
+    from aimgen.runtimes.cmdline import parse_command
+    from aimgen.runtimes.flags import snapshot_for
+
+    runtime = get_runtime("vllm-rocm")
+    snap = snapshot_for(runtime)
+    (problem,) = parse_command(runtime, snap, ["m", "--enable-auto-tool-choice", "--tool-call-parser=hermess"]).problems
+    assert problem.startswith("--tool-call-parser=hermess is not accepted; did you mean hermes?")
+    assert parse_command(runtime, snap, ["m", "--reasoning-parser", "nano_v3",
+                                         "--reasoning-parser-plugin", "nano_v3_reasoning_parser.py"]).problems == ()
+    assert parse_command(runtime, snap, ["m", "--tool-call-parser", "hermes"]).problems == ()

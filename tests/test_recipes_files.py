@@ -275,3 +275,29 @@ def test_a_profile_names_a_runtime_serving_its_backend(tmp_path, runtime, proble
     lines = [f.line() for f in info.value.findings]
     assert len(lines) == 1 and problem in lines[0] and f"profiles[{index}].runtime" in lines[0], lines
     assert f" {path}:" in lines[0], lines  # file:line
+
+
+def test_check_command_reports_a_misspelled_parser_with_the_nearest_names(cli, tmp_path, monkeypatch):
+    """Profile args and feature args alike are checked against the parser names the pinned engine registers."""
+    from aimgen.recipes import lint
+
+    recipe = tmp_path / "qwen3-8b.yaml"
+    recipe.write_text(yaml.safe_dump({"model": "Qwen/Qwen3-8B", "profiles": [
+        {"gpu": "mi300x", "gpus": 1, "precision": "bf16", "backend": "vllm", "metric": "latency",
+         "args": {"tool-call-parser": "hermess", "enable-auto-tool-choice": True}, "source": {"title": "test"}}],
+        "features": {"reasoning": {"args": {"reasoning-parser": "qwen_3"}, "note": "misspelled on purpose"}}}))
+    monkeypatch.setattr(lint, "_recipe_path", lambda model: recipe)  # read its features as a shipped recipe's
+    monkeypatch.setattr("aimgen.recipes.load.recipe_path", lambda model: recipe)
+    from aimgen.recipes.features import features_for
+    features_for.cache_clear()
+    try:
+        code, out, err = cli("recipes", "check", str(recipe), "--json")
+    finally:
+        features_for.cache_clear()
+    assert code == 1, err
+    found = {(f["code"], f["path"]): f for f in yaml.safe_load(out)}
+    assert set(found) == {("ENGINE003", "profiles[0].args.tool-call-parser"), ("ENGINE003", "features.reasoning.args.reasoning-parser")}
+    assert "--tool-call-parser=hermess is not accepted by vllm 0.31.0; did you mean hermes?" in \
+        found["ENGINE003", "profiles[0].args.tool-call-parser"]["message"]
+    assert "did you mean qwen3" in found["ENGINE003", "features.reasoning.args.reasoning-parser"]["message"]
+    assert all(f["file"] == str(recipe) for f in found.values())

@@ -35,3 +35,16 @@ def test_removed_or_wrong_engine_settings_fail_with_a_hint(args, env, fragment):
 
 def test_shipped_profile_passes():
     assert _realize_with().serving.args
+
+
+def test_an_engine_arg_naming_no_registered_parser_is_a_usage_error(cli):
+    """--engine-arg goes through the same snapshot check as a profile: vLLM would refuse the name at start-up."""
+    code, out, err = cli("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--engine-arg", "tool-call-parser=nonsense")
+    assert code == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    assert "--tool-call-parser=nonsense is not accepted by vllm 0.31.0" in line
+    assert "valid names, listed in vllm-rocm/snapshots/vllm-0.31.0.json" in line
+    code, out, err = cli("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--engine-arg", "reasoning-parser=qwen")
+    assert code == 2 and "did you mean qwen3" in err
+    code, out, err = cli("render", "Qwen/Qwen3-8B", "--gpu", "mi300x", "--engine-arg", "reasoning-parser=qwen3")
+    assert code == 0, err

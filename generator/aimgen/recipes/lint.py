@@ -1,5 +1,6 @@
-"""Checks on recipe profiles beyond schema and catalog: flags current engines removed, settings aimgen
-renders itself, quick-reduce on one GPU, ROCm env without a stated reason, and citations that resolve."""
+"""Checks on recipe profiles beyond schema and catalog: args and env the pinned engine does not accept (its
+snapshot), flags current engines removed, settings aimgen renders itself, quick-reduce on one GPU, ROCm env
+without a stated reason, and citations that resolve."""
 
 from __future__ import annotations
 
@@ -50,6 +51,19 @@ def lint_profile(p: Profile, known_refs: set[str] | None, upstream_dir: Path | N
         if problem:
             err("source.upstream", problem)
     return out
+
+
+def lint_engine_config(profiles: Iterable[Profile]) -> list[Finding]:
+    """Each profile's args and env against the snapshot of the engine version its runtime pins (its `runtime:`, else
+    its backend's default): the check render and launch run, so a flag, choice or parser name the engine lacks
+    fails here and not in a pod."""
+    from aimgen.runtimes.flags import check_engine_config
+    from aimgen.runtimes.registry import runtime_for_backend
+
+    return [f for p in profiles
+            for f in check_engine_config(runtime_for_backend(p.backend, p.runtime), p.args, p.env, file=p.file,
+                                         path=f"profiles[{p.index}]")
+            if f.level == ERROR]
 
 
 def upstream_problem(upstream_dir: Path, upstream: str) -> str | None:
@@ -156,6 +170,9 @@ def check_recipes(files: list[Path] | None = None) -> tuple[list[Finding], int]:
             findings.append(Finding(ERROR, "RECIPE", exc.file or str(path), exc.path or "", exc.message))
             continue
         count += len(profiles)
-        findings.extend(lint_profiles(profiles, refs, upstream_dir))
+        linted = lint_profiles(profiles, refs, upstream_dir)
+        reported = {(f.file, f.path) for f in linted}  # a flag the lint names as removed is not named twice
+        findings.extend(linted)
+        findings.extend(f for f in lint_engine_config(profiles) if (f.file, f.path) not in reported)
         findings.extend(lint_features(Path(path), profiles))
     return findings, count

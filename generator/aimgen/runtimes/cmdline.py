@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
+from aimgen.runtimes.flags import unaccepted
 from aimgen.runtimes.registry import Runtime, default_runtime, discover
 from aimgen.runtimes.snapshot import Option, Snapshot, load_snapshot
 
@@ -195,6 +196,7 @@ def parse_command(runtime: Runtime, snapshot: Snapshot, words: Sequence[str]) ->
     given: set[str] = set()
     positionals: list[str] = []
     problems: list[str] = []
+    unregistered: list[tuple[Option, str]] = []
     i = 0
     while i < len(words):
         word = str(words[i])
@@ -242,13 +244,16 @@ def parse_command(runtime: Runtime, snapshot: Snapshot, words: Sequence[str]) ->
             problems.append(f"{spelled}={' '.join(raw)}: not a valid {option.type}")
             continue
         if option.choices and option.type == "str" and not option.normalize:
-            bad = [c for c in converted if str(c) not in option.choices]
+            bad = [(c, hint) for c in converted if (hint := unaccepted(snapshot, option, c)) is not None]
             if bad:
-                problems.append(f"{spelled}={bad[0]}: not one of {', '.join(option.choices)}")
+                unregistered.append((option, f"{spelled}={bad[0][0]} is not accepted{bad[0][1]}"))
         if option.kind == "append":
             values[option.dest] = [*(values.get(option.dest) or []), *converted]
         else:
             values[option.dest] = converted if option.takes_list else converted[0]
+    # A plugin option (--tool-parser-plugin) may register the name, wherever it stands on the line.
+    problems += [message for option, message in unregistered
+                 if not ((plugin := snapshot.option(option.extensible_by or "")) and plugin.dest in given)]
     accepted = 1 if runtime.model_arg == "positional" else 0
     if len(positionals) > accepted:
         problems.append(f"unrecognized arguments {' '.join(positionals[accepted:])}")

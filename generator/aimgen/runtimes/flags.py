@@ -2,7 +2,8 @@
 
 Pure: reads the runtime's snapshot and renamed map (each parsed once) and returns findings. Codes:
   ENGINE001 unknown flag             ENGINE002 removed/renamed flag (with what replaces it)
-  ENGINE003 value not among choices  ENGINE004 value of the wrong type
+  ENGINE003 value not among choices or registered names (a warning when a plugin flag may register it)
+  ENGINE004 value of the wrong type
   ENGINE005 undeclared engine env    ENGINE006 env value not among choices
   ENGINE007 deprecated flag (warning) ENGINE008 runtime has no snapshot (warning)
   ENGINE009 flag set by the launcher itself (warning)
@@ -52,9 +53,10 @@ def check_engine_config(runtime: Runtime, args: Mapping[str, Any], env: Mapping[
     where = f"{runtime.engine} {snap.engine_version}"
     findings: list[Finding] = []
     managed = launcher_flags(runtime)
+    given = {_flag_of(str(key).partition(".")[0]) for key in (args or {})}
     for key, value in (args or {}).items():
         at = _join(path, "args", str(key))
-        findings.extend(_check_arg(snap, renamed, where, managed, str(key), value, file, at))
+        findings.extend(_check_arg(snap, renamed, where, managed, given, str(key), value, file, at))
     for name, value in (env or {}).items():
         at = _join(path, "env", str(name))
         findings.extend(_check_env(snap, renamed, where, str(name), value, file, at))
@@ -72,8 +74,8 @@ def _flag_of(key: str) -> str:
     return key if key.startswith("-") else "--" + key
 
 
-def _check_arg(snap: Snapshot, renamed: Renamed, where: str, managed: set[str], key: str, value: Any,
-               file: str, at: str) -> Iterable[Finding]:
+def _check_arg(snap: Snapshot, renamed: Renamed, where: str, managed: set[str], given: set[str], key: str,
+               value: Any, file: str, at: str) -> Iterable[Finding]:
     # Dotted keys set one field of a JSON option: compilation-config.pass_config.x / cc.x
     base, _, subkey = key.partition(".")
     flag = _flag_of(base)
@@ -95,11 +97,30 @@ def _check_arg(snap: Snapshot, renamed: Renamed, where: str, managed: set[str], 
     if problem:
         yield Finding(ERROR, "ENGINE004", file, at, f"{flag} in {where}: {problem}")
         return
-    if opt.choices:
-        for item in _items(opt, value):
-            if not _in_choices(opt, item):
-                yield Finding(ERROR, "ENGINE003", file, at,
-                              f"{flag}={item} is not accepted by {where}; valid: {', '.join(opt.choices)}")
+    for item in _items(opt, value) if opt.choices else ():
+        hint = unaccepted(snap, opt, item)
+        if hint is None:
+            continue
+        if opt.extensible_by in given:
+            yield Finding(WARNING, "ENGINE003", file, at,
+                          f"{flag}={item} is not registered by {where}; it must come from the plugin {opt.extensible_by} loads")
+        else:
+            yield Finding(ERROR, "ENGINE003", file, at, f"{flag}={item} is not accepted by {where}{hint}")
+
+
+_LISTED_CHOICES = 20  # longer lists (parser names) are named by their nearest spellings and a count
+
+
+def unaccepted(snap: Snapshot, opt: Option, value: Any) -> str | None:
+    """None when `value` is among the option's choices (registered names included), else what to say instead:
+    the nearest choices and the whole list, or where to find it when it is long."""
+    if not opt.choices or _in_choices(opt, value):
+        return None
+    close = difflib.get_close_matches(str(value), opt.choices, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    if len(opt.choices) <= _LISTED_CHOICES:
+        return f"{hint} (valid: {', '.join(opt.choices)})"
+    return f"{hint} ({len(opt.choices)} valid names, listed in {'/'.join(snap.path.parts[-3:])})"
 
 
 def _unknown_flag(snap: Snapshot, renamed: Renamed, where: str, base: str, file: str, at: str) -> Finding:

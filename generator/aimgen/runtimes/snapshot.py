@@ -1,5 +1,9 @@
 """Engine snapshots: what one engine version accepts (options, env vars) and exports (metric names).
 
+An option whose values the engine looks up in a registry at start-up rather than in argparse choices (vLLM's
+--tool-call-parser and --reasoning-parser) gets the registered names as its choices, from the snapshot's
+`registries`, and `extensible_by` names the option that loads a plugin able to register more.
+
 The JSON files are written by scripts/snapshot_engine.py from the real engine and checked by
 `make test-engines`; here they are only read, once per file.
 """
@@ -7,7 +11,7 @@ The JSON files are written by scripts/snapshot_engine.py from the real engine an
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -29,6 +33,7 @@ class Option:
     deprecated: bool
     normalize: str | None  # lower_snake: the engine folds case and dashes before matching choices
     help: str
+    extensible_by: str | None = None  # a plugin option that may register values beyond `choices`
 
     @property
     def is_boolean(self) -> bool:
@@ -85,6 +90,10 @@ def _load(path: str, mtime_ns: int) -> Snapshot:
         )
         for flag in opt.flags:
             options[flag] = opt
+    for flag, registry in (doc.get("registries") or {}).items():
+        if flag in options:
+            opt = replace(options[flag], choices=tuple(registry["names"]), extensible_by=registry.get("plugin_flag"))
+            options.update(dict.fromkeys(opt.flags, opt))
     env = {
         e["name"]: EnvVar(e["name"], e.get("default"), tuple(e["choices"]) if e.get("choices") else None,
                           bool(e.get("case_sensitive", True)))
