@@ -523,8 +523,9 @@ def repo_notes(svc: ServingSpec, cache: CacheSpec, size_given: bool) -> tuple[tu
     if not cache.enabled:
         return tuple((False, f"draft model {r.repo}: the engine downloads it at start-up (no model cache)")
                      for r in svc.extra_repos)
-    from aimgen.cache.plan import extra_cache_gib
+    from aimgen.cache.plan import HEADROOM_FIXED, HEADROOM_FRACTION, extra_cache_gib
 
+    headroom = f"+{HEADROOM_FRACTION:.0%} +{HEADROOM_FIXED // GIB} GiB"
     notes = []
     for r in svc.extra_repos:
         what = f"draft model {r.repo}" + (f" at {r.revision}" if r.revision else "") + " prefetched beside the checkpoint"
@@ -534,7 +535,7 @@ def repo_notes(svc: ServingSpec, cache: CacheSpec, size_given: bool) -> tuple[tu
             notes.append((False, f"{what}; its size is unknown to aimgen: --cache-size {cache.size} must hold it"))
         else:
             notes.append((True, f"{what}; its size is unknown to aimgen (not a catalog model), so the cache claim "
-                                "is sized for the checkpoint only (+15% +2 GiB); give --cache-size with room for it"))
+                                f"is sized for the checkpoint only ({headroom}); give --cache-size with room for it"))
     return tuple(notes)
 
 
