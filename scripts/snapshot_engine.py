@@ -173,7 +173,28 @@ def _stub_packages(roots: set[str]) -> None:
     sys.meta_path.insert(0, _Finder())
 
 
-class VllmAdapter:
+class _InstalledEngine:
+    """An engine installed in this interpreter (the throw-away venv): its version is the installed one."""
+
+    from_source = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "_InstalledEngine":
+        return cls()
+
+    def version(self) -> str:
+        from importlib import metadata
+
+        return metadata.version(self.engine)
+
+    def metric_families(self) -> list[dict]:
+        return metric_families(self.package_dir())
+
+    def registries(self, options: list[dict]) -> dict[str, dict]:
+        return {}
+
+
+class VllmAdapter(_InstalledEngine):
     engine = "vllm"
 
     def prepare(self, want_help: bool) -> None:
@@ -214,12 +235,7 @@ class VllmAdapter:
     def env(self) -> list[dict]:
         import vllm.envs as envs
 
-        out = []
-        for name, getter in envs.environment_variables.items():
-            entry: dict[str, Any] = {"name": name, "default": _env_default(name, getter)}
-            entry.update(_env_choices(getter))
-            out.append(entry)
-        return sorted(out, key=lambda e: e["name"])
+        return _getter_env(envs.environment_variables)
 
     def env_prefixes(self) -> tuple[str, ...]:
         return ("VLLM_",)
@@ -233,20 +249,15 @@ class VllmAdapter:
         return [model, *flags]
 
     def check_env(self, name: str) -> str | None:
-        """None if vLLM accepts the value now in os.environ, else why not."""
         import vllm.envs as envs
 
-        getter = envs.environment_variables.get(name)
-        if getter is None:
-            return "not declared by vllm/envs.py" if name.startswith("VLLM_") else None
-        try:
-            getter()
-        except Exception as exc:
-            return f"{type(exc).__name__}: {exc}"
-        return None
+        return _check_getter(envs.environment_variables, name, self.env_prefixes(), "vllm/envs.py")
+
+    def registries(self, options: list[dict]) -> dict[str, dict]:
+        return vllm_registries(self.package_dir(), options)
 
 
-class SglangAdapter:
+class SglangAdapter(_InstalledEngine):
     engine = "sglang"
 
     def prepare(self, want_help: bool) -> None:
@@ -298,6 +309,28 @@ class SglangAdapter:
                 self.package_dir(), re.compile(r"^(SGLANG|SGL)_[A-Z0-9_]+$")):
             return "not read anywhere in sglang's source"
         return None
+
+
+def _getter_env(getters: dict[str, Any]) -> list[dict]:
+    """Env entries of a {NAME: getter} table (vllm/envs.py, atom/utils/envs.py): default and choices."""
+    out = []
+    for name, getter in getters.items():
+        entry: dict[str, Any] = {"name": name, "default": _env_default(name, getter)}
+        entry.update(_env_choices(getter))
+        out.append(entry)
+    return sorted(out, key=lambda e: e["name"])
+
+
+def _check_getter(getters: dict[str, Any], name: str, prefixes: tuple[str, ...], declared_in: str) -> str | None:
+    """None if the engine's getter accepts the value now in os.environ, else why not."""
+    getter = getters.get(name)
+    if getter is None:
+        return f"not declared by {declared_in}" if name.startswith(prefixes) else None
+    try:
+        getter()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 ADAPTERS = {"vllm": VllmAdapter, "sglang": SglangAdapter}
@@ -458,6 +491,15 @@ def _first_paragraph(text: str | None) -> str:
     return " ".join(re.split(r"\n\s*\n", text, maxsplit=1)[0].split())
 
 
+def _own_help(action: argparse.Action) -> str:
+    """The engine's help text; Python 3.10's BooleanOptionalAction appends " (default: %(default)s)" of its
+    own, which 3.11 dropped: left out, so the snapshot does not depend on the interpreter."""
+    text = action.help if action.help is not argparse.SUPPRESS else ""
+    if isinstance(action, argparse.BooleanOptionalAction) and text and sys.version_info < (3, 11):
+        text = text.removesuffix(" (default: %(default)s)")
+    return text or ""
+
+
 def snapshot_options(parser: argparse.ArgumentParser, deprecated: set[int]) -> tuple[list[dict], list[dict]]:
     titles = {id(a): g.title or "" for g in parser._action_groups for a in g._group_actions}
     options, positionals = [], []
@@ -489,7 +531,7 @@ def snapshot_options(parser: argparse.ArgumentParser, deprecated: set[int]) -> t
         entry["deprecated"] = (id(action) in deprecated or bool(getattr(action, "deprecated", False))
                                or "Deprecated" in type(action).__name__)
         entry["group"] = titles.get(id(action), "")
-        entry["help"] = _first_paragraph(action.help if action.help is not argparse.SUPPRESS else "")
+        entry["help"] = _first_paragraph(_own_help(action))
         if action.option_strings:
             options.append(entry)
         else:
@@ -607,7 +649,11 @@ def metric_families(package_dir: Path) -> list[dict]:
                             add(n.value if _metric_name_re().match(n.value) else None, next(iter(kinds)), rel)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 add(node.value, "unknown", rel)
+    return _families(found)
 
+
+def _families(found: dict[str, dict]) -> list[dict]:
+    """Snapshot entries of {name: {kinds, modules}}; a name built with two kinds is recorded as unknown."""
     out = []
     for name in sorted(found):
         kinds = found[name]["kinds"]
@@ -716,17 +762,16 @@ def _live_registered(package: str, manager: str) -> list[str] | None:
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    adapter = ADAPTERS[_engine]()
+    adapter = ADAPTERS[_engine].from_args(args)
     adapter.prepare(want_help=True)
-    from importlib import metadata
 
     parser_ref, parser, deprecated = adapter.build_parser()
     options, positionals = snapshot_options(parser, deprecated)
-    families = metric_families(adapter.package_dir())
+    families = adapter.metric_families()
     snapshot = {
         "schema_version": SCHEMA_VERSION,
         "engine": _engine,
-        "engine_version": metadata.version(_engine),
+        "engine_version": adapter.version(),
         "generated_by": "scripts/snapshot_engine.py",
         "parser": parser_ref,
         "positionals": positionals,
@@ -737,7 +782,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
             "families": families,
             "series": sorted({s for fam in families for s in fam["series"]}),
         },
-        "registries": vllm_registries(adapter.package_dir(), options) if _engine == "vllm" else {},
+        "registries": adapter.registries(options),
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -802,7 +847,7 @@ class _ParserRejected(Exception):
 
 
 def cmd_parse_recipes(args: argparse.Namespace) -> int:
-    adapter = ADAPTERS[_engine]()
+    adapter = ADAPTERS[_engine].from_args(args)
     adapter.prepare(want_help=False)
     _, parser, _ = adapter.build_parser()
 
