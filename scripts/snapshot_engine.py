@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Snapshot what an installed engine accepts and exports: CLI options, declared env vars, metric names.
+"""Snapshot what an engine accepts and exports: CLI options, declared env vars, metric names.
 
-Runs with the *engine's* interpreter (a throw-away venv holding the engine installed with --no-deps plus
-the few packages its argument parser imports; see scripts/test-engines.sh), never with aimgen's. Stdlib
-only, apart from the engine itself and pyyaml (a dependency of both engines) for `parse-recipes`.
+vLLM and SGLang: runs with the *engine's* interpreter (a throw-away venv holding the engine installed with
+--no-deps plus the few packages its argument parser imports; see scripts/test-engines.sh), never with aimgen's.
+ATOM: any python3 >= 3.10 and a source checkout (--source), nothing installed. Stdlib only, apart from the
+engine itself and pyyaml (a dependency of both installed engines; aimgen's venv has it) for `parse-recipes`.
 
   snapshot_engine.py --engine vllm requirements --deps FILE   requirement lines for the parser's imports,
                                                                with the specifiers the engine declares
@@ -12,6 +13,9 @@ only, apart from the engine itself and pyyaml (a dependency of both engines) for
                                                                parse every recipe profile of that backend
                                                                (with --runtime: only those that run on it)
                                                                with the real parser; check its env
+  snapshot_engine.py --engine atom --source DIR [--commit SHA] --engine-version V snapshot --out FILE
+  snapshot_engine.py --engine atom --source DIR parse-recipes --recipes DIR ...
+                                                               (the engine options may also follow the command)
 
 Where the options come from:
   vllm    `make_arg_parser`, the function `vllm serve` builds its sub-parser with (located by reading
@@ -25,6 +29,27 @@ Where the options come from:
           only torchvision wheels on PyPI are built against CUDA torch, which fails to import beside the
           CPU torch this machine has. A meta-path stub answers that import; nothing in the option list
           goes through it.
+  atom    NOT INSTALLED: ATOM is not on PyPI (PyPI's "atom" is another project) and its modules import torch,
+          aiter and GPU code. From a checkout of ROCm/ATOM (--source) the parser of
+          `python -m atom.entrypoints.openai_server` is built by EXECUTING ATOM's own code, never a copy:
+            - atom/utils/arg_parser.py, loaded by file path (stdlib only): FlexibleArgumentParser, which
+              registers the kebab/snake twin of each long flag;
+            - EngineArgs.add_cli_args from atom/model_engine/arg_utils.py, cut out with `ast` and compiled
+              without its decorator and annotations; EngineArgs itself is a stand-in holding only it;
+            - the statements of main() in atom/entrypoints/openai/api_server.py from `parser = ...(...)` up
+              to, not including, the one calling parser.parse_args() (EngineArgs.add_cli_args(parser),
+              --host, --server-port, --chat-template, ...).
+          RESOLVED BY AST, NOT EXECUTED: the module-level names that code reads (DEFAULT_HOST, DEFAULT_PORT,
+          DP_LB_DEFAULT, DP_LB_STRATEGIES, argparse, json, ...), bound as the module's own imports would
+          bind them: `NAME = <literal>` (ast.literal_eval) in the defining module, `from X import NAME`
+          followed into the checkout (relative imports too), standard-library modules imported for real.
+          A name that resolves to anything else (a call, a class, a non-stdlib module, a binding inside
+          if/try) fails the snapshot naming the chain of imports; nothing is ever stubbed. Env vars:
+          atom/utils/envs.py's `environment_variables` (imports only os), loaded by path. Metrics: the
+          families atom/entrypoints/openai/metrics.py's collector yields (GaugeMetricFamily /
+          CounterMetricFamily, by literal name or in loops over literal rows), read with `ast`. The version
+          is --engine-version (setuptools_scm makes it when the image is built); the commit is the
+          checkout's HEAD, or --commit for an archive, recorded as `source` {repository, commit}.
 Metric names are read from the engine's source with `ast` (most metric modules need a GPU to import):
 every Gauge/Counter/Histogram constructor, vLLM's self._gauge_cls(...) indirections and metadata
 objects keyed by a metric-name constant. VLLM_TARGET_DEVICE=cpu only lets vLLM import without a GPU.
@@ -36,26 +61,34 @@ in ToolParserManager / ReasoningParserManager (`list_registered()`: names regist
 so the names are read with `ast` from every `<Manager>.register_lazy_module(...)` / `register_module(...)`
 call in the package, including the loops over a module-level `{name: (module, class)}` dict; when the
 manager itself imports (it needs only torch), its `list_registered()` must give the same names, or the
-snapshot fails. SGLang lists its parsers as argparse choices, so its `registries` is empty.
+snapshot fails. SGLang lists its parsers as argparse choices, so its `registries` is empty; ATOM has no
+parser-name option (it tells the format from the model), so its `registries` is empty too.
 
-Snapshot format (JSON, SCHEMA_VERSION): schema_version, engine, engine_version, generated_by, parser,
-positionals, options [{flags, dest, kind, type, optional, nargs, choices, default, deprecated, group, help,
-normalize?, const?}], env_prefixes, env [{name, default, ...}], metrics {families [{name, type, series,
-modules}], series}, registries {"--flag": {registry, names, modules, plugin_flag}}: plugin_flag is the option
-that loads a plugin able to register further names.
+Snapshot format (JSON, SCHEMA_VERSION): schema_version, engine, engine_version, generated_by, source? (atom
+only: {repository, commit} of the checkout), parser, positionals, options [{flags, dest, kind, type, optional,
+nargs, choices, default, deprecated, group, help, normalize?, const?}], env_prefixes, env [{name, default, ...}],
+metrics {families [{name, type, series, modules}], series}, registries {"--flag": {registry, names, modules,
+plugin_flag}}: plugin_flag is the option that loads a plugin able to register further names.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import builtins
+import copy
 import enum
+import functools
 import importlib
+import importlib.util
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
+import traceback
+import types
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +96,7 @@ SCHEMA_VERSION = 1
 
 # Cleared before the engine is imported so that env-derived defaults do not depend on who runs the script.
 _PLACEHOLDER_HOME = "/nonexistent-home"
-_METRIC_PREFIX = {"vllm": "vllm:", "sglang": "sglang:"}
+_METRIC_PREFIX = {"vllm": "vllm:", "sglang": "sglang:", "atom": "atom:"}
 _engine = "vllm"
 
 
@@ -173,7 +206,31 @@ def _stub_packages(roots: set[str]) -> None:
     sys.meta_path.insert(0, _Finder())
 
 
-class VllmAdapter:
+class _InstalledEngine:
+    """An engine installed in this interpreter (the throw-away venv): its version is the installed one."""
+
+    from_source = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "_InstalledEngine":
+        return cls()
+
+    def version(self) -> str:
+        from importlib import metadata
+
+        return metadata.version(self.engine)
+
+    def provenance(self) -> dict[str, Any]:
+        return {}  # the version says it all: the wheel on PyPI
+
+    def metric_families(self) -> list[dict]:
+        return metric_families(self.package_dir())
+
+    def registries(self, options: list[dict]) -> dict[str, dict]:
+        return {}
+
+
+class VllmAdapter(_InstalledEngine):
     engine = "vllm"
 
     def prepare(self, want_help: bool) -> None:
@@ -214,12 +271,7 @@ class VllmAdapter:
     def env(self) -> list[dict]:
         import vllm.envs as envs
 
-        out = []
-        for name, getter in envs.environment_variables.items():
-            entry: dict[str, Any] = {"name": name, "default": _env_default(name, getter)}
-            entry.update(_env_choices(getter))
-            out.append(entry)
-        return sorted(out, key=lambda e: e["name"])
+        return _getter_env(envs.environment_variables)
 
     def env_prefixes(self) -> tuple[str, ...]:
         return ("VLLM_",)
@@ -233,20 +285,15 @@ class VllmAdapter:
         return [model, *flags]
 
     def check_env(self, name: str) -> str | None:
-        """None if vLLM accepts the value now in os.environ, else why not."""
         import vllm.envs as envs
 
-        getter = envs.environment_variables.get(name)
-        if getter is None:
-            return "not declared by vllm/envs.py" if name.startswith("VLLM_") else None
-        try:
-            getter()
-        except Exception as exc:
-            return f"{type(exc).__name__}: {exc}"
-        return None
+        return _check_getter(envs.environment_variables, name, self.env_prefixes(), "vllm/envs.py")
+
+    def registries(self, options: list[dict]) -> dict[str, dict]:
+        return vllm_registries(self.package_dir(), options)
 
 
-class SglangAdapter:
+class SglangAdapter(_InstalledEngine):
     engine = "sglang"
 
     def prepare(self, want_help: bool) -> None:
@@ -300,7 +347,383 @@ class SglangAdapter:
         return None
 
 
-ADAPTERS = {"vllm": VllmAdapter, "sglang": SglangAdapter}
+def _getter_env(getters: dict[str, Any]) -> list[dict]:
+    """Env entries of a {NAME: getter} table (vllm/envs.py, atom/utils/envs.py): default and choices."""
+    out = []
+    for name, getter in getters.items():
+        entry: dict[str, Any] = {"name": name, "default": _env_default(name, getter)}
+        entry.update(_env_choices(getter))
+        out.append(entry)
+    return sorted(out, key=lambda e: e["name"])
+
+
+def _check_getter(getters: dict[str, Any], name: str, prefixes: tuple[str, ...], declared_in: str) -> str | None:
+    """None if the engine's getter accepts the value now in os.environ, else why not."""
+    getter = getters.get(name)
+    if getter is None:
+        return f"not declared by {declared_in}" if name.startswith(prefixes) else None
+    try:
+        getter()
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------
+# ATOM: a source checkout; its parser-building code executed, the module-level names it reads resolved with ast
+# ----------------------------------------------------------------------------------------------------
+
+def _load_by_path(root: Path, rel: str) -> types.ModuleType:
+    """Execute one stdlib-only module of the checkout from its file, outside its package (whose __init__
+    imports torch)."""
+    path = root / rel
+    if not path.is_file():
+        raise SystemExit(f"{path}: not found; is --source a checkout of ROCm/ATOM?")
+    spec = importlib.util.spec_from_file_location(rel[: -len(".py")].replace("/", "."), path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ImportError as exc:
+        raise SystemExit(f"{rel} no longer imports with the standard library alone ({exc}): "
+                         "the snapshot cannot load it without the engine installed") from None
+    return module
+
+
+def _binds(node: ast.stmt) -> set[str]:
+    """Names one top-level statement binds in its module."""
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if isinstance(node, ast.AnnAssign) and node.value is None:
+            return set()  # `X: int` alone binds nothing
+        return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in node.names}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    return set()
+
+
+def _free_names(statements: list[ast.stmt]) -> set[str]:
+    """Names the code reads but never binds itself: what its namespace has to supply."""
+    read, bound = set(), set()
+    for node in (n for s in statements for n in ast.walk(s)):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+    return read - bound
+
+
+class _SourceNames:
+    """The module-level names of a source checkout, bound as its imports would bind them but without importing
+    it (its modules import torch and aiter). A name resolves to the literal of the one top-level assignment that
+    binds it, a standard-library module or attribute, an attribute of a module loaded by path (`loaded`), or a
+    stand-in for a class of which only some static methods are executed (`executed`); `from X import NAME` is
+    followed into the checkout. Anything else fails the snapshot, naming the chain of imports that led there."""
+
+    def __init__(self, root: Path, loaded: dict[str, types.ModuleType], executed: dict[str, tuple[str, ...]]):
+        self.root, self.loaded, self.executed = root, loaded, executed
+
+    def tree(self, rel: str) -> ast.Module:
+        path = self.root / rel
+        if not path.is_file():
+            raise SystemExit(f"{path}: not found; is --source a checkout of ROCm/ATOM?")
+        tree = _tree(rel, path.read_text(encoding="utf-8"))
+        if tree is None:
+            raise SystemExit(f"{path}: Python {sys.version_info.major}.{sys.version_info.minor} cannot parse it")
+        return tree
+
+    def run(self, rel: str, statements: list[ast.stmt]) -> dict[str, Any]:
+        """Execute statements of module `rel` as written, with the module-level names they read; the namespace after."""
+        namespace: dict[str, Any] = {"__name__": rel[: -len(".py")].replace("/", "."), "__builtins__": builtins}
+        top = self.tree(rel).body
+        for name in sorted(_free_names(statements)):
+            if any(name in _binds(node) for node in top) or not hasattr(builtins, name):
+                namespace[name] = self.value(rel, name)
+        code = compile(ast.Module(body=statements, type_ignores=[]), str(self.root / rel), "exec")
+        try:
+            exec(code, namespace)
+        except Exception as exc:
+            where = [f"{Path(f.filename).relative_to(self.root)}:{f.lineno}"
+                     for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(f"{self.root}/")]
+            raise SystemExit(f"executing ATOM's parser code failed at {' -> '.join(where)}: "
+                             f"{type(exc).__name__}: {exc}") from None
+        return namespace
+
+    def value(self, rel: str, name: str, chain: tuple[str, ...] = ()) -> Any:
+        chain += (f"{name} in {rel}",)
+        if rel in self.loaded:
+            if not hasattr(self.loaded[rel], name):
+                raise self.unresolved(chain, "the module, loaded by path, does not define it")
+            return getattr(self.loaded[rel], name)
+        bindings = [node for node in self.tree(rel).body if name in _binds(node)]
+        if len(bindings) != 1:
+            raise self.unresolved(chain, f"bound by {len(bindings)} top-level statements" if bindings else
+                                  "no top-level statement binds it (one inside if/try/for is not followed)")
+        node = bindings[0]
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            return self.literal(rel, node, chain)
+        if isinstance(node, ast.Import):
+            alias = next(a for a in node.names if (a.asname or a.name).split(".")[0] == name)
+            return self.stdlib(alias.name if alias.asname else name, chain)
+        if isinstance(node, ast.ImportFrom):
+            return self.imported(rel, node, name, chain)
+        if isinstance(node, ast.ClassDef) and name in self.executed:
+            return self.stand_in(rel, node, chain)
+        raise self.unresolved(chain, f"a {type(node).__name__} at line {node.lineno}, not a literal")
+
+    def literal(self, rel: str, node: ast.Assign | ast.AnnAssign | ast.AugAssign, chain: tuple[str, ...]) -> Any:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if isinstance(node, ast.AugAssign) or len(targets) != 1 or not isinstance(targets[0], ast.Name):
+            raise self.unresolved(chain, f"line {node.lineno} is not a plain `NAME = literal`")
+        if isinstance(node.value, ast.Name):  # NAME = OTHER_NAME: an alias
+            return self.value(rel, node.value.id, chain)
+        try:
+            return ast.literal_eval(node.value)
+        except ValueError:
+            raise self.unresolved(chain, f"line {node.lineno}: {ast.unparse(node.value)} is not a literal") from None
+
+    def imported(self, rel: str, node: ast.ImportFrom, name: str, chain: tuple[str, ...]) -> Any:
+        original = next(a.name for a in node.names if (a.asname or a.name) == name)
+        package = rel.split("/")[:-1]  # a relative import counts from the importing module's package
+        base = package[: len(package) - node.level + 1] if node.level else []
+        module = ".".join(base + ([node.module] if node.module else []))
+        for candidate in (module.replace(".", "/") + ".py", module.replace(".", "/") + "/__init__.py"):
+            if (self.root / candidate).is_file():
+                return self.value(candidate, original, chain)
+        target = self.stdlib(module, chain)
+        if not hasattr(target, original):
+            raise self.unresolved(chain, f"the standard library's {module} has no {original}")
+        return getattr(target, original)
+
+    def stdlib(self, module: str, chain: tuple[str, ...]) -> types.ModuleType:
+        if module.split(".")[0] not in sys.stdlib_module_names:
+            raise self.unresolved(chain, f"{module} is neither in the checkout nor in the standard library")
+        return importlib.import_module(module)
+
+    def stand_in(self, rel: str, node: ast.ClassDef, chain: tuple[str, ...]) -> type:
+        """A class holding only the static methods that are executed (EngineArgs.add_cli_args): the real one is a
+        dataclass whose fields' defaults import the engine."""
+        methods = {}
+        for method in self.executed[node.name]:
+            fn = next((f for f in node.body if isinstance(f, ast.FunctionDef) and f.name == method), None)
+            if fn is None or not any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list):
+                raise self.unresolved(chain, f"{node.name}.{method} is no longer a @staticmethod of it")
+            methods[method] = staticmethod(self.function(rel, fn))
+        return type(node.name, (), methods)
+
+    def function(self, rel: str, fn: ast.FunctionDef) -> Any:
+        """The function as written, less its decorators and annotations: they only type it, and would need
+        names (argparse.ArgumentParser) the body may not read."""
+        fn = copy.deepcopy(fn)
+        fn.decorator_list, fn.returns = [], None
+        for arg in ast.walk(fn.args):
+            if isinstance(arg, ast.arg):
+                arg.annotation = None
+        return self.run(rel, [fn])[fn.name]
+
+    def unresolved(self, chain: tuple[str, ...], why: str) -> SystemExit:
+        return SystemExit(f"cannot resolve {' <- '.join(reversed(chain))}: {why}. The ATOM snapshot gives the code "
+                          "it executes only literals, standard-library names and the code it executes itself "
+                          "(scripts/snapshot_engine.py, AtomAdapter)")
+
+
+def _parser_statements(tree: ast.Module, rel: str) -> list[ast.stmt]:
+    """main()'s statements from `parser = ...(...)` up to, not including, the one calling parser.parse_args():
+    the ones that build the server's parser."""
+    main = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"), None)
+    body = main.body if main else []
+    start = next((i for i, s in enumerate(body) if isinstance(s, ast.Assign) and isinstance(s.value, ast.Call)
+                  and [ast.unparse(t) for t in s.targets] == ["parser"]), None)
+    end = next((i for i, s in enumerate(body) if start is not None and i > start and any(
+        isinstance(n, ast.Call) and ast.unparse(n.func) in ("parser.parse_args", "parser.parse_known_args")
+        for n in ast.walk(s))), None)
+    if end is None:
+        raise SystemExit(f"{rel}: main() no longer builds `parser = ...(...)` and then calls parser.parse_args(): "
+                         "update AtomAdapter.build_parser")
+    return body[start:end]
+
+
+def _checkout_commit(source: Path, given: str | None) -> str:
+    """The commit a checkout holds: git's HEAD where it is a clean repository (a --commit must agree), else
+    --commit (an archive of a commit has no .git)."""
+    if (source / ".git").exists():
+        def git(*args: str) -> str:
+            return subprocess.run(["git", "-C", str(source), *args], check=True, capture_output=True,
+                                  text=True).stdout.strip()
+
+        head = git("rev-parse", "HEAD")
+        if given and given != head:
+            raise SystemExit(f"--source {source} is at {head}, not --commit {given}: check out {given}")
+        if git("status", "--porcelain", "--untracked-files=no"):
+            raise SystemExit(f"--source {source} has local changes: the snapshot would not be {head}'s")
+        return head
+    if not given or not re.fullmatch(r"[0-9a-f]{40}", given):
+        raise SystemExit(f"--source {source} is not a git checkout: name the commit it holds with --commit "
+                         "(40 hex digits)")
+    return given
+
+
+# prometheus_client's families for custom collectors: ATOM's /metrics is one collector yielding these.
+_FAMILY_KINDS = {"CounterMetricFamily": "counter", "GaugeMetricFamily": "gauge", "HistogramMetricFamily": "histogram",
+                 "SummaryMetricFamily": "summary", "InfoMetricFamily": "info"}
+
+
+def _loop_rows(loop: ast.For, scope: ast.AST, rel: str) -> list[ast.expr]:
+    """The rows a `for ... in ROWS` loop walks: a literal tuple/list, inline or assigned once in the function."""
+    rows = loop.iter
+    if isinstance(rows, ast.Name):
+        assigned = [n.value for n in ast.walk(scope) if isinstance(n, ast.Assign)
+                    and [ast.unparse(t) for t in n.targets] == [rows.id]]
+        rows = assigned[0] if len(assigned) == 1 else None
+    if not isinstance(rows, (ast.Tuple, ast.List)):
+        raise SystemExit(f"{rel}:{loop.lineno}: the loop building metric families does not walk a literal "
+                         "tuple or list: update collector_families")
+    return rows.elts
+
+
+def _enclosing_loop(node: ast.AST, var: str, parents: dict) -> tuple[ast.For, int | None] | None:
+    """The innermost `for` around node that binds var: the loop and var's slot in its target tuple (None: the
+    whole target)."""
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, ast.For):
+            slots = node.target.elts if isinstance(node.target, ast.Tuple) else [node.target]
+            for index, slot in enumerate(slots):
+                if isinstance(slot, ast.Name) and slot.id == var:
+                    return node, index if isinstance(node.target, ast.Tuple) else None
+    return None
+
+
+def _enclosing_function(node: ast.AST, parents: dict) -> ast.AST:
+    while node in parents and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        node = parents[node]
+    return node
+
+
+def _family_names(call: ast.Call, parents: dict, rel: str) -> list[str]:
+    """The names one family constructor builds: its literal name, or each row's value of the loop variable."""
+    arg = next((k.value for k in call.keywords if k.arg == "name"), call.args[0] if call.args else None)
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return [arg.value]
+    found = _enclosing_loop(call, arg.id, parents) if isinstance(arg, ast.Name) else None
+    if found:
+        loop, index = found
+        rows = _loop_rows(loop, _enclosing_function(loop, parents), rel)
+        values = [row if index is None else row.elts[index] if isinstance(row, (ast.Tuple, ast.List))
+                  and len(row.elts) > index else None for row in rows]
+        if all(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in values):
+            return [v.value for v in values]
+    raise SystemExit(f"{rel}:{call.lineno}: {_call_name(call)}'s name {ast.unparse(arg) if arg else '(none)'} is "
+                     "neither a literal nor a loop variable over literal rows: update collector_families")
+
+
+def collector_families(package_dir: Path) -> list[dict]:
+    """Families a custom collector builds: `GaugeMetricFamily("atom:x", ...)`, or the same inside
+    `for name, doc, value in ROWS` over literal rows. Every metric-shaped string of such a module must be one of
+    them, so a family built some other way fails the snapshot instead of going missing."""
+    found: dict[str, dict] = {}
+    for rel, source in _sources(package_dir):
+        tree = _tree(rel, source) if "MetricFamily(" in source else None
+        if tree is None:
+            continue
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        here = set()
+        for call in ast.walk(tree):
+            if isinstance(call, ast.Call) and _call_name(call) in _FAMILY_KINDS:
+                for name in _family_names(call, parents, rel):
+                    fam = found.setdefault(name, {"kinds": set(), "modules": set()})
+                    fam["kinds"].add(_FAMILY_KINDS[_call_name(call)])
+                    fam["modules"].add(rel)
+                    here.add(name)
+        missed = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                  and _metric_name_re().match(n.value)} - here
+        if missed:
+            raise SystemExit(f"{rel}: {sorted(missed)} look like metric names but no *MetricFamily(...) call "
+                             "builds them: update collector_families")
+    if not found:
+        raise SystemExit(f"no *MetricFamily(...) call found under {package_dir}: update collector_families")
+    return _families(found)
+
+
+class AtomAdapter:
+    """ATOM from a checkout of ROCm/ATOM: it is not on PyPI, and its modules import torch and aiter."""
+
+    engine = "atom"
+    from_source = True
+    repository = "https://github.com/ROCm/ATOM"
+    # `python -m atom.entrypoints.openai_server` runs this module's main() (unless USE_ATOMESH_ENTRYPOINTS=1).
+    server = "atom/entrypoints/openai/api_server.py"
+    loaded_by_path = ("atom/utils/arg_parser.py",)  # FlexibleArgumentParser: stdlib only
+    executed = {"EngineArgs": ("add_cli_args",)}
+    envs = "atom/utils/envs.py"  # environment_variables: imports only os
+
+    def __init__(self, source: Path, commit: str | None = None, version: str | None = None):
+        if not (source / self.server).is_file():
+            raise SystemExit(f"--source {source}: no {self.server} there; give a checkout of {self.repository}")
+        self.source, self.commit, self._version = source, commit, version
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "AtomAdapter":
+        return cls(Path(args.source), args.commit, args.engine_version)
+
+    def prepare(self, want_help: bool) -> None:
+        _prepare_environment(self.env_prefixes())
+
+    def build_parser(self) -> tuple[str, argparse.ArgumentParser, set[int]]:
+        names = _SourceNames(self.source, {rel: _load_by_path(self.source, rel) for rel in self.loaded_by_path},
+                             self.executed)
+        namespace = names.run(self.server, _parser_statements(names.tree(self.server), self.server))
+        return "atom.entrypoints.openai.api_server.main", namespace["parser"], set()
+
+    def version(self) -> str:
+        if not self._version:
+            raise SystemExit("--engine-version is needed with --engine atom: setuptools_scm makes ATOM's version "
+                             "when its image is built; give the one the runtime pins")
+        return self._version
+
+    def provenance(self) -> dict[str, Any]:
+        return {"source": {"repository": self.repository, "commit": _checkout_commit(self.source, self.commit)}}
+
+    @functools.cached_property
+    def _getters(self) -> dict[str, Any]:
+        return _load_by_path(self.source, self.envs).environment_variables
+
+    def env(self) -> list[dict]:
+        return _getter_env(self._getters)
+
+    def env_prefixes(self) -> tuple[str, ...]:
+        return ("ATOM_",)
+
+    def package_dir(self) -> Path:
+        return self.source / "atom"
+
+    def metric_families(self) -> list[dict]:
+        return collector_families(self.package_dir())
+
+    def registries(self, options: list[dict]) -> dict[str, dict]:
+        # ATOM has no --tool-call-parser / --reasoning-parser (checked at 024ccc45): it tells the tool-call format
+        # from the model's output (entrypoints/openai/tool_parser/registry.py) and the reasoning dialect from the
+        # model, so no option takes a registry's name. Should one appear, its names must be recorded first.
+        named = {f for o in options for f in o["flags"]} & {"--tool-call-parser", "--reasoning-parser"}
+        if named:
+            raise SystemExit(f"ATOM now has {sorted(named)}: record their registered names (see vllm_registries)")
+        return {}
+
+    def recipe_argv(self, model: str, flags: list[str]) -> list[str]:
+        return ["--model", model, *flags]
+
+    def check_env(self, name: str) -> str | None:
+        return _check_getter(self._getters, name, self.env_prefixes(), self.envs)
+
+
+ADAPTERS = {"vllm": VllmAdapter, "sglang": SglangAdapter, "atom": AtomAdapter}
 
 
 _SOURCES: dict[Path, list[tuple[str, str]]] = {}
@@ -458,6 +881,15 @@ def _first_paragraph(text: str | None) -> str:
     return " ".join(re.split(r"\n\s*\n", text, maxsplit=1)[0].split())
 
 
+def _own_help(action: argparse.Action) -> str:
+    """The engine's help text; Python 3.10's BooleanOptionalAction appends " (default: %(default)s)" of its
+    own, which 3.11 dropped: left out, so the snapshot does not depend on the interpreter."""
+    text = action.help if action.help is not argparse.SUPPRESS else ""
+    if isinstance(action, argparse.BooleanOptionalAction) and text and sys.version_info < (3, 11):
+        text = text.removesuffix(" (default: %(default)s)")
+    return text or ""
+
+
 def snapshot_options(parser: argparse.ArgumentParser, deprecated: set[int]) -> tuple[list[dict], list[dict]]:
     titles = {id(a): g.title or "" for g in parser._action_groups for a in g._group_actions}
     options, positionals = [], []
@@ -489,7 +921,7 @@ def snapshot_options(parser: argparse.ArgumentParser, deprecated: set[int]) -> t
         entry["deprecated"] = (id(action) in deprecated or bool(getattr(action, "deprecated", False))
                                or "Deprecated" in type(action).__name__)
         entry["group"] = titles.get(id(action), "")
-        entry["help"] = _first_paragraph(action.help if action.help is not argparse.SUPPRESS else "")
+        entry["help"] = _first_paragraph(_own_help(action))
         if action.option_strings:
             options.append(entry)
         else:
@@ -607,7 +1039,11 @@ def metric_families(package_dir: Path) -> list[dict]:
                             add(n.value if _metric_name_re().match(n.value) else None, next(iter(kinds)), rel)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 add(node.value, "unknown", rel)
+    return _families(found)
 
+
+def _families(found: dict[str, dict]) -> list[dict]:
+    """Snapshot entries of {name: {kinds, modules}}; a name built with two kinds is recorded as unknown."""
     out = []
     for name in sorted(found):
         kinds = found[name]["kinds"]
@@ -716,18 +1152,18 @@ def _live_registered(package: str, manager: str) -> list[str] | None:
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    adapter = ADAPTERS[_engine]()
+    adapter = ADAPTERS[_engine].from_args(args)
     adapter.prepare(want_help=True)
-    from importlib import metadata
 
     parser_ref, parser, deprecated = adapter.build_parser()
     options, positionals = snapshot_options(parser, deprecated)
-    families = metric_families(adapter.package_dir())
+    families = adapter.metric_families()
     snapshot = {
         "schema_version": SCHEMA_VERSION,
         "engine": _engine,
-        "engine_version": metadata.version(_engine),
+        "engine_version": adapter.version(),
         "generated_by": "scripts/snapshot_engine.py",
+        **adapter.provenance(),
         "parser": parser_ref,
         "positionals": positionals,
         "options": options,
@@ -737,7 +1173,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
             "families": families,
             "series": sorted({s for fam in families for s in fam["series"]}),
         },
-        "registries": vllm_registries(adapter.package_dir(), options) if _engine == "vllm" else {},
+        "registries": adapter.registries(options),
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -802,7 +1238,7 @@ class _ParserRejected(Exception):
 
 
 def cmd_parse_recipes(args: argparse.Namespace) -> int:
-    adapter = ADAPTERS[_engine]()
+    adapter = ADAPTERS[_engine].from_args(args)
     adapter.prepare(want_help=False)
     _, parser, _ = adapter.build_parser()
 
@@ -848,24 +1284,55 @@ def cmd_parse_recipes(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _engine_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """Which engine, and for one built from a checkout which checkout. Accepted before and after the command
+    (`--engine atom snapshot ...` and `snapshot --engine atom ...`): a subcommand's copy only overrides when given."""
+    def default(value: Any) -> Any:
+        return argparse.SUPPRESS if suppress else value
+
+    parser.add_argument("--engine", choices=sorted(ADAPTERS), default=default("vllm"))
+    parser.add_argument("--source", default=default(None), metavar="DIR",
+                        help="atom: a checkout of ROCm/ATOM (ATOM is not on PyPI)")
+    parser.add_argument("--commit", default=default(None),
+                        help="atom: the commit --source holds, where it has no .git (an archive)")
+    parser.add_argument("--engine-version", default=default(None),
+                        help="atom: the version to record (setuptools_scm makes it when the image is built)")
+
+
+def _check_engine_options(top: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    from_source = ADAPTERS[args.engine].from_source
+    if from_source and args.command == "requirements":
+        top.error(f"{args.engine} is built from a source checkout, not installed: it has no requirements")
+    if from_source and not args.source:
+        top.error(f"--engine {args.engine} needs --source DIR, a checkout of {ADAPTERS[args.engine].repository}")
+    given = [f"--{k.replace('_', '-')}" for k in ("source", "commit", "engine_version") if getattr(args, k)]
+    if given and not from_source:
+        top.error(f"{' '.join(given)}: only for an engine built from a source checkout (atom); "
+                  f"{args.engine} is the one installed in this interpreter")
+
+
 def main(argv: list[str] | None = None) -> int:
     global _engine
     top = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    top.add_argument("--engine", choices=sorted(ADAPTERS), default="vllm")
+    _engine_options(top, suppress=False)
     sub = top.add_subparsers(dest="command", required=True)
     p = sub.add_parser("requirements")
+    _engine_options(p, suppress=True)
     p.add_argument("--deps", required=True)
     p.add_argument("--select", choices=("with-deps", "no-deps"), default="with-deps")
     p.set_defaults(func=cmd_requirements)
     p = sub.add_parser("snapshot")
+    _engine_options(p, suppress=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_snapshot)
     p = sub.add_parser("parse-recipes")
+    _engine_options(p, suppress=True)
     p.add_argument("--recipes", required=True)
     p.add_argument("--runtime", help="only the profiles that run on this runtime (runtimes/<name>)")
     p.add_argument("--default-runtime", help="the runtime a profile without `runtime:` runs on")
     p.set_defaults(func=cmd_parse_recipes)
     args = top.parse_args(argv)
+    _check_engine_options(top, args)
     _engine = args.engine
     return args.func(args)
 

@@ -9,10 +9,15 @@
 #   2. regenerate the snapshot into a temp file and fail if it differs from the committed one;
 #   3. parse the recipe profiles that run on that runtime (recipes/models/*.yaml: those naming it in `runtime:`,
 #      and those naming none when it is the backend's default) with the real parser.
+# An engine that is not on PyPI (ATOM) is pinned by runtime.yaml's `source: {repository, commit}` instead: nothing
+# is installed; steps 2 and 3 run from the checkout that <ENGINE>_SOURCE names (ATOM_SOURCE=DIR), which
+# snapshot_engine.py checks is at that commit where it has a .git. Without one the snapshot is reported as
+# "not checked", neither passed nor failed.
 #
 #   scripts/test-engines.sh            check
 #   scripts/test-engines.sh --update   rewrite the committed snapshots instead of diffing
 #   ENGINE_VERSIONS="0.33.0" ...       only these versions
+#   ATOM_SOURCE=DIR ...                a checkout of ROCm/ATOM at the commit runtimes/atom-rocm pins
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +32,7 @@ AIMGEN_PYTHON="${AIMGEN_PYTHON:-$PWD/.venv/bin/python}"  # aimgen's own venv (ma
 
 failures=0
 checked=0
+unchecked=0
 start_all=$SECONDS
 
 log() { printf '[test-engines] %s\n' "$*"; }
@@ -53,6 +59,28 @@ install_engine() {  # venv engine version deps_file
   touch "$stamp"
 }
 
+# A runtime built from a source checkout rather than installed from PyPI: runtime.yaml has `source:`.
+from_source() { grep -qs '^source:' "$1/runtime.yaml"; }
+
+# Sets `tool` to the snapshot command for an engine built from source, at the checkout <ENGINE>_SOURCE names;
+# without one, says what would re-check the snapshot and counts it as not checked.
+source_tool() {  # runtime_dir engine version
+  local var repo commit checkout
+  var="$(tr 'a-z-' 'A-Z_' <<<"$2")_SOURCE"
+  read -r repo commit < <("$AIMGEN_PYTHON" -c 'import sys, yaml
+source = yaml.safe_load(open(sys.argv[1]))["source"]
+print(source["repository"], source["commit"])' "$1/runtime.yaml")
+  if [[ -z "${!var:-}" ]]; then
+    log "not checked: $2 $3 is not on PyPI, so its snapshot was not re-made from the real parser (nor recipes parsed): check out $repo at $commit and set $var to that folder"
+    unchecked=$((unchecked + 1)); return 1
+  fi
+  if ! checkout=$(cd "${!var}" 2>/dev/null && pwd); then
+    log "FAIL: $var=${!var} is not a folder"; failures=$((failures + 1)); return 1
+  fi
+  # The checkout's commit is snapshot_engine.py's to check (its .git HEAD, else --commit is taken as said).
+  tool=("$AIMGEN_PYTHON" "$SNAPSHOT_TOOL" --engine "$2" --source "$checkout" --commit "$commit" --engine-version "$3")
+}
+
 # The runtime a recipe profile of BACKEND without `runtime:` runs on: the registry decides, not this script.
 default_runtime() {
   "$AIMGEN_PYTHON" -c 'import sys; from aimgen.runtimes.registry import runtime_for_backend as of
@@ -72,6 +100,7 @@ selected() {  # the committed snapshots to check, one per line: snapshot path, r
 # Installs are mostly download and unpack: run them side by side (2 cores), then check one by one.
 pids=()
 while read -r snapshot runtime_dir engine version; do
+  if from_source "$runtime_dir"; then continue; fi
   install_engine ".venv-engines-$engine-$version" "$engine" "$version" "$runtime_dir/snapshot-deps.txt" &
   pids+=($!)
 done < <(selected)
@@ -80,13 +109,18 @@ for pid in "${pids[@]}"; do wait "$pid" || true; done
 # fd 3 carries the list, so nothing in the loop body can swallow it by reading stdin.
 while read -r snapshot runtime_dir engine version <&3; do
   base=$(basename "$snapshot" .json)          # e.g. vllm-0.33.0, sglang-0.5.12
-  venv=".venv-engines-$engine-$version"
   t0=$SECONDS
-  if ! install_engine "$venv" "$engine" "$version" "$runtime_dir/snapshot-deps.txt"; then
-    failures=$((failures + 1)); continue
+  if from_source "$runtime_dir"; then
+    source_tool "$runtime_dir" "$engine" "$version" || continue
+  else
+    venv=".venv-engines-$engine-$version"
+    if ! install_engine "$venv" "$engine" "$version" "$runtime_dir/snapshot-deps.txt"; then
+      failures=$((failures + 1)); continue
+    fi
+    tool=("$PWD/$venv/bin/python" "$SNAPSHOT_TOOL" --engine "$engine")
   fi
   tmp=$(mktemp -d)
-  if ! (cd "$tmp" && "$OLDPWD/$venv/bin/python" "$SNAPSHOT_TOOL" --engine "$engine" snapshot --out "$tmp/$base.json"); then
+  if ! (cd "$tmp" && "${tool[@]}" snapshot --out "$tmp/$base.json"); then
     log "FAIL: $engine $version: snapshot generation failed"; failures=$((failures + 1)); rm -rf "$tmp"; continue
   fi
   if [[ $UPDATE == 1 ]]; then
@@ -109,7 +143,7 @@ while read -r snapshot runtime_dir engine version <&3; do
     log "FAIL: aimgen's registry names no runtime for backend $backend ($AIMGEN_PYTHON; make dev)"
     failures=$((failures + 1)); continue
   fi
-  if "$venv/bin/python" "$SNAPSHOT_TOOL" --engine "$engine" parse-recipes --recipes "$RECIPES" \
+  if "${tool[@]}" parse-recipes --recipes "$RECIPES" \
       --runtime "$runtime" --default-runtime "$default"; then
     log "ok: recipes that run on $runtime parse with $engine $version"
   elif [[ "$pinned" == "$version" ]]; then
@@ -121,6 +155,8 @@ while read -r snapshot runtime_dir engine version <&3; do
   log "$engine $version done in $((SECONDS - t0)) s"
 done 3< <(selected)
 
-log "$checked engine versions checked in $((SECONDS - start_all)) s, $failures failed"
-[[ $checked -gt 0 ]] || { log "FAIL: no snapshots found under runtimes/*/snapshots"; exit 1; }
+not_checked=""
+[[ $unchecked == 0 ]] || not_checked=", $unchecked not checked (no source checkout)"
+log "$checked engine versions checked in $((SECONDS - start_all)) s, $failures failed$not_checked"
+[[ $((checked + unchecked + failures)) -gt 0 ]] || { log "FAIL: no snapshots found under runtimes/*/snapshots"; exit 1; }
 [[ $failures == 0 ]]

@@ -23,9 +23,11 @@ def test_every_divergence_in_the_shipped_recipes_is_explained(cli):
     found = json.loads(out)
     assert code == 0, err
     assert found and all(d["explained"] and d["why"] for d in found)
-    # every source is compared, and the built-in limits (ATOM, disaggregated runs) are reported, not hidden
+    # every source is compared, and the built-in limit (disaggregated runs) is reported, not hidden
     assert {d["source"] for d in found} == {"inferencex", "vllm-recipes", "aim-build"}
-    assert any(d["code"] == "not-served:atom" for d in found)
+    assert any(d["code"] == "not-served:disagg" for d in found)
+    # every single-node ATOM launch has an ATOM profile (runtime atom-rocm): none is left unserved
+    assert not [d for d in found if d["code"].startswith("not-served") and "-atom" in d["message"] and "disagg" not in d["message"]]
 
 
 def _with(model: str, gpu: str, change) -> list:

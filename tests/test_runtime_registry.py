@@ -32,7 +32,7 @@ def _fresh_registry(monkeypatch):
 
 def test_builtin_runtimes():
     names = [r.name for r in list_runtimes()]
-    assert names == BUILT_IN == ["sglang-0516-rocm", "sglang-rocm", "vllm-rocm"]
+    assert names == BUILT_IN == ["atom-rocm", "sglang-0516-rocm", "sglang-rocm", "vllm-rocm"]
     vllm = runtime_for_backend("vllm")
     assert (vllm.name, vllm.engine, vllm.command, vllm.model_arg) == ("vllm-rocm", "vllm", ("vllm", "serve"), "positional")
     assert vllm.health_path == "/health" and vllm.metrics_path == "/metrics" and vllm.port == 8080
@@ -43,7 +43,7 @@ def test_builtin_runtimes():
     with pytest.raises(InvalidInput, match="no image for gfx90a"):
         sglang.image_for("gfx90a")
     assert sglang.name == "sglang-rocm"  # <backend>-rocm is the default; sglang-0516-rocm only where a profile names it
-    with pytest.raises(UsageError, match="available: sglang-0516-rocm, sglang-rocm, vllm-rocm"):
+    with pytest.raises(UsageError, match="available: atom-rocm, sglang-0516-rocm, sglang-rocm, vllm-rocm"):
         get_runtime("tgi")
 
 
@@ -62,7 +62,7 @@ def test_custom_runtime_from_aimgen_runtimes_path(tmp_path, monkeypatch):
         doc["images"] = {"gfx942": {"repository": "registry.example.com/vllm-rocm", "tag": "nightly-2026-11-01"}}
 
     monkeypatch.setenv("AIMGEN_RUNTIMES_PATH", str(_custom(tmp_path, "vllm-nightly", edit)))
-    assert [r.name for r in list_runtimes()] == ["sglang-0516-rocm", "sglang-rocm", "vllm-nightly", "vllm-rocm"]
+    assert [r.name for r in list_runtimes()] == ["atom-rocm", "sglang-0516-rocm", "sglang-rocm", "vllm-nightly", "vllm-rocm"]
     custom = runtime_for_backend("vllm-nightly")
     assert custom.image_for("gfx942") == "registry.example.com/vllm-rocm:nightly-2026-11-01"
     assert runtime_for_backend("vllm").name == "vllm-rocm"
@@ -181,13 +181,13 @@ def test_snapshot_metric_names_for_dashboards():
 
 
 def test_backends_come_from_the_registry(tmp_path, monkeypatch):
-    assert registry.backends() == ["sglang", "vllm"]
+    assert registry.backends() == ["atom", "sglang", "vllm"]
 
     def edit(doc):
         doc.update(name="trt", backend="tensorrt-llm")
 
     monkeypatch.setenv("AIMGEN_RUNTIMES_PATH", str(_custom(tmp_path, "trt", edit)))
-    assert registry.backends() == ["sglang", "tensorrt-llm", "vllm"]
+    assert registry.backends() == ["atom", "sglang", "tensorrt-llm", "vllm"]
 
 
 @pytest.mark.parametrize("runtime", BUILT_IN)

@@ -160,8 +160,8 @@ def _profiles():
 PROFILES = _profiles()
 
 
-def test_profiles_of_both_backends_are_covered():
-    assert {p.backend for p in PROFILES} == {"vllm", "sglang"}
+def test_profiles_of_every_backend_are_covered():
+    assert {p.backend for p in PROFILES} == {"vllm", "sglang", "atom"}
 
 
 def test_every_catalog_profile_boots(hub, tmp_path, monkeypatch):

@@ -351,6 +351,8 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     nodes = shape.nodes
     runtime_spec = _runtime_spec(runtime, gpu.gfx, port, multinode=nodes > 1)
     env = {**runtime.env, **multinode_env(nodes), **env}
+    if revision and not model_path and not names.get("revision"):
+        model_path = _pinned_folder(runtime, checkpoint, revision, profile)
     # A local folder has no revisions: the pinned commit is what KServe's storage initializer downloaded.
     flags = engine_flags(runtime, served_name=model.id, revision=None if model_path else revision, tp=shape.tensor,
                          pp=shape.pipeline, args=args)
@@ -406,6 +408,19 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
         derived_from=profile.id if selection.derived else "",
     )
     return Decision(selection, the_plan, serving, runtime_spec, engine_flags=flags, features=feature_lines)
+
+
+def _pinned_folder(runtime, checkpoint: str, revision: str, profile) -> str:
+    """An engine with no revision flag (ATOM) would resolve `main`, which a pinned prefetch does not write: it is
+    given the commit's snapshot folder on the cache volume instead (the served name stays the model id)."""
+    from aimgen.cache.layout import is_commit
+    from aimgen.cache.plan import pinned_snapshot_dir
+
+    if not is_commit(revision):
+        raise InvalidInput(f"{checkpoint} is pinned to {revision!r}, but runtime {runtime.name} has no revision flag, "
+                           "so it is served from the commit's snapshot folder: pin a full 40-character commit",
+                           file=profile.location if profile else None)
+    return pinned_snapshot_dir(CACHE_MOUNT_PATH, checkpoint, revision)
 
 
 def _refuse_role_overrides(name: str, features: tuple[str, ...], overrides: Overrides | None) -> None:

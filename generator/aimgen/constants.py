@@ -71,5 +71,8 @@ LLMISVC_MODEL_PATH = KSERVE_MODEL_PATH
 LABEL_KSERVE_COMPONENT = "kserve.io/component"  # KServe sets it to "workload" on every LLMInferenceService engine pod
 
 PRECISIONS = ("bf16", "fp16", "fp8", "int8", "int4", "mxfp4")
-BACKENDS = ("vllm", "sglang")
+BACKENDS = ("vllm", "sglang", "atom")  # what recipe profiles may run on
+# What the planner sizes from the architecture; ATOM serves only the shapes a recipe cites (its flags and memory
+# accounting are not modelled by the planner).
+PLANNED_BACKENDS = ("vllm", "sglang")
 METRICS = ("latency", "throughput")

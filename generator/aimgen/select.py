@@ -18,7 +18,7 @@ from typing import Any
 from aimgen.catalog.compat import default_precision, runnable
 from aimgen.catalog.models import CatalogModel
 from aimgen.catalog.nodepool import NodePool
-from aimgen.constants import BACKENDS, METRICS, PRECISIONS
+from aimgen.constants import BACKENDS, METRICS, PLANNED_BACKENDS, PRECISIONS
 from aimgen.errors import NoFeasiblePlan, UsageError
 from aimgen.parallel import from_flags
 from aimgen.recipes.load import profiles_for
@@ -235,6 +235,14 @@ def select(req: Request, profiles: list[Profile] | None = None) -> Selection:
         return Selection(req, p, n, p.precision, p.backend, p.metric, tuple(notes), fit=fit)
     # Nothing cited shares the pinned precision, backend and metric, or (GPU count open) no cited shape fits the
     # pool even derived: the planner sizes it from the architecture within the pins, over nodes if need be.
+    if req.backend is not None and req.backend not in PLANNED_BACKENDS:
+        # the same words whatever else is pinned when the GPU has no such profile at all (the chart's compiled
+        # table stores each distinct answer once)
+        which = (f"matches {req.pins()}" if any(p.backend == req.backend for p in on_gpu) else
+                 f"runs on {req.backend}")
+        raise NoFeasiblePlan(f"--backend {req.backend} serves only the shapes a recipe cites (the planner sizes "
+                             f"{' and '.join(PLANNED_BACKENDS)}), and no {model.id} profile for {gpu.product} "
+                             f"{which}; {_would_work(req, on_gpu, rank)}")
     notes = []
     if sources:
         notes.append(f"no cited {model.id} profile for {gpu.product}{' with ' + req.pins() if req.pins() else ''} "

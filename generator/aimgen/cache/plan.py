@@ -78,13 +78,26 @@ def compile_cache_env(cache_dir: str, image: str, gfx: str, caches: Mapping[str,
     return {name: f"{base}/{sub}" for name, sub in sorted(caches.items())}
 
 
+def hub_dir(cache_dir: str) -> str:
+    """Where the prefetch writes the Hugging Face layout on the cache volume (HF_HUB_CACHE)."""
+    return f"{cache_dir.rstrip('/') or ''}/hub"
+
+
+def pinned_snapshot_dir(cache_dir: str, repo: str, revision: str) -> str:
+    """The folder a prefetch of `repo` at commit `revision` fills: what an engine with no revision flag (ATOM) is
+    given as its model, since a pinned prefetch writes no refs/main for it to resolve offline."""
+    from aimgen.cache.layout import repo_folder
+
+    return f"{hub_dir(cache_dir)}/{repo_folder(repo)}/snapshots/{revision}"
+
+
 def serving_env(cache_dir: str) -> dict[str, str]:
     """Env for the serving container: the engine loads the model by its id from the cache, with no network and no
     token. The volume may be mounted read-only; Python modules of trust_remote_code models go to /tmp."""
     root = cache_dir.rstrip("/") or "/"
     return {
         "HF_HOME": root,
-        "HF_HUB_CACHE": f"{root}/hub",
+        "HF_HUB_CACHE": hub_dir(root),
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "HF_HUB_DISABLE_TELEMETRY": "1",

@@ -11,6 +11,7 @@ from typing import Iterable
 from aimgen.catalog.gpus import Gpu
 from aimgen.catalog.models import CatalogModel
 from aimgen.catalog.nodepool import NodePool
+from aimgen.constants import PLANNED_BACKENDS
 from aimgen.errors import NoFeasiblePlan, UsageError
 from aimgen.planning.arch import ModelArch, arch_from_config
 from aimgen.planning.engine import engine_args, rocm_env
@@ -50,7 +51,6 @@ from aimgen.planning.weights import ServedWeights, disk_bytes, native_precision,
 __all__ = ["Plan", "plan", "fit_check", "Fit"]
 
 METRICS = ("latency", "throughput")
-BACKENDS = ("vllm", "sglang")
 # A resident sequence holds this many KV tokens on average (prompt + output of typical chat/RAG traffic);
 # max_num_seqs is the KV cache divided by it, within the metric's cap.
 AVG_TOKENS_PER_SEQ = 2048
@@ -144,8 +144,8 @@ def _check_args(pool: NodePool, metric: str, backend: str, gpus: int | None, max
                 gmu: float | None) -> None:
     if metric not in METRICS:
         raise UsageError(f"metric {metric!r} is not one of: {', '.join(METRICS)}")
-    if backend not in BACKENDS:
-        raise UsageError(f"backend {backend!r} is not one of: {', '.join(BACKENDS)}")
+    if backend not in PLANNED_BACKENDS:
+        raise UsageError(f"backend {backend!r} is not one the planner sizes: {', '.join(PLANNED_BACKENDS)}")
     for name, value in (("gpus", gpus), ("max_model_len", max_model_len)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
             raise UsageError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")

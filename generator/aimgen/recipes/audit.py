@@ -2,8 +2,8 @@
 the InferenceX AMD matrix, vLLM's recipes and AMD AIM's profiles — on what they state per model and GPU: which
 GPUs and backends serve it, tensor parallelism, precision, the AITER switches, the context limit and the vLLM
 recipe's AMD flags. Each divergence is reported; one a recipe keeps is explained in its `audit:` list
-(source, code, optional gpu, why). Facts about aimgen itself (no ATOM backend, multi-node disaggregation) are
-explained here once, for every recipe.
+(source, code, optional gpu, why). Facts about aimgen itself (multi-node disaggregation) are explained here once,
+for every recipe.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from aimgen.constants import BACKENDS
 from aimgen.recipes.model import Profile
 from aimgen.recipes.upstream import read_yaml
 
@@ -23,7 +24,6 @@ NOT_COMPARED = {"tensor-parallel-size", "trust-remote-code", "host", "port", "se
 IX_PRECISION = {"fp4": "mxfp4", "fp8": "fp8", "bf16": "bf16"}
 # What aimgen does not render at all: explained for every recipe.
 BUILT_IN = {
-    ("inferencex", "not-served:atom"): "ATOM is not a backend aimgen renders (runtimes/ holds vLLM and SGLang runtimes only)",
     ("inferencex", "not-served:disagg"): "disaggregated prefill/decode runs across nodes over MoRI RDMA; aimgen's single-deployment recipes do not render it",
 }
 
@@ -88,7 +88,7 @@ def _ix(upstream: Path, models: _Models, mine: dict) -> Iterable[Divergence]:
         if entry.get("multinode") or "disagg" in framework:
             yield Divergence(model, gpu, "inferencex", "not-served:disagg", f"{key}: multi-node {framework}", where)
             continue
-        if backend not in ("vllm", "sglang"):
+        if backend not in BACKENDS:
             yield Divergence(model, gpu, "inferencex", f"not-served:{backend}", f"{key}: {framework} launch", where)
             continue
         ours = [p for p in mine.get(model, ()) if p.gpu == gpu and p.backend == backend]

@@ -22,11 +22,12 @@ REMOVED_VLLM_ENV = {
 # aimgen derives these from gpus/nodes and the deployment; a recipe that sets them would fight the renderer.
 TP_FLAGS = {"tensor-parallel-size", "tp", "tp-size"}  # vLLM and SGLang spellings
 PP_FLAGS = {"pipeline-parallel-size", "pp", "pp-size"}
-SERVER_FLAGS = {"model", "model-path", "host", "port", "served-model-name", "download-dir", "uds"}
+# ATOM's HTTP port is --server-port (its --port is the engine's internal port).
+SERVER_FLAGS = {"model", "model-path", "host", "port", "server-port", "served-model-name", "download-dir", "uds"}
 # What joins the pods of a multi-node group (aimgen.multinode.rendezvous_flags): per pod, so never in a recipe.
 GROUP_FLAGS = {"nnodes", "node-rank", "master-addr", "master-port", "headless", "data-parallel-size-local",
                "data-parallel-start-rank", "data-parallel-address", "data-parallel-rpc-port", "data-parallel-rank"}
 RENDERED_FLAGS = TP_FLAGS | PP_FLAGS | SERVER_FLAGS | GROUP_FLAGS
 QUICK_REDUCE_ENV = ("VLLM_ROCM_QUICK_REDUCE_QUANTIZATION", "ROCM_QUICK_REDUCE_QUANTIZATION")
 # Engine-declared variables need no justification; anything else (HSA_, NCCL_, RCCL_, HIP_, AMDGCN_...) must be named in source.note.
-ENGINE_ENV_PREFIXES = ("VLLM_", "SGLANG_")
+ENGINE_ENV_PREFIXES = ("VLLM_", "SGLANG_", "ATOM_")

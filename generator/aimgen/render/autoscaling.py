@@ -32,6 +32,9 @@ AUTOSCALER_NONE = "none"  # KServe then sets the Deployment's replicas to minRep
 SCALING_METRICS = {
     "vllm": ("vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"),
     "sglang": ("sglang:num_queue_reqs", "sglang:token_usage"),
+    # ATOM's API server exports one series per pod, already summed over its DP ranks (the KV figure a fraction of
+    # all blocks): atom/entrypoints/openai/metrics.py at the commit runtimes/atom-rocm pins.
+    "atom": ("atom:requests_waiting", "atom:kv_cache_usage_ratio"),
 }
 
 

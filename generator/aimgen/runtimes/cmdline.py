@@ -68,6 +68,14 @@ def image_engine_version(image: str | None) -> str | None:
     return found.group(1) if found else None
 
 
+def engine_version_of(runtime: Runtime, image: str | None) -> str | None:
+    """The engine version a container of `runtime` runs: the runtime's pin when the image is one it pins (a dated
+    nightly tag such as rocm/atom-dev:nightly_202608201032 names no release), else what the tag names."""
+    if image and image in {i.ref for i in runtime.images.values()}:
+        return runtime.engine_version
+    return image_engine_version(image)
+
+
 def snapshot_of_version(runtime: Runtime, version: str | None) -> Snapshot | None:
     path = runtime.snapshots().get(version) if version else None
     return load_snapshot(path) if path else None

@@ -116,7 +116,7 @@ def serving_findings(docs: Sequence[tuple[str, dict]]) -> list[Finding]:
 
 def _read(source: str, isvc: dict, manifests: list[dict], docs) -> tuple[Served | None, list[Finding]]:
     from aimgen.runtimes.cmdline import (
-        image_engine_version,
+        engine_version_of,
         parse_command,
         runtime_for_command,
         snapshot_of_version,
@@ -148,7 +148,7 @@ def _read(source: str, isvc: dict, manifests: list[dict], docs) -> tuple[Served 
                          f"command {container.get('command')} starts no engine aimgen knows (runtimes/*/runtime.yaml); "
                          "host, port, parallelism and cache are not checked")]
     findings = []
-    version = image_engine_version(container.get("image"))
+    version = engine_version_of(runtime, container.get("image"))
     snapshot = snapshot_of_version(runtime, version)
     if snapshot is None:
         snapshot = snapshot_for(runtime)
