@@ -251,9 +251,11 @@ def test_check_command_reports_a_broken_recipe(cli, tmp_path):
 @pytest.mark.parametrize("runtime, problem", [
     ("sglang-0516-rocm", None),
     ("sglang-rocm", None),  # naming the default is allowed, and changes nothing
-    ("sglang-0517-rocm", "runtime 'sglang-0517-rocm' is not a runtime; runtimes serving 'sglang': sglang-0516-rocm, "
-                         "sglang-rocm"),
-    ("vllm-rocm", "runtime 'vllm-rocm' serves backend 'vllm'; runtimes serving 'sglang': sglang-0516-rocm, sglang-rocm"),
+    ("sglang-0517-rocm", None),
+    ("sglang-0599-rocm", "runtime 'sglang-0599-rocm' is not a runtime; runtimes serving 'sglang': sglang-0516-rocm, "
+                         "sglang-0517-rocm, sglang-rocm"),
+    ("vllm-rocm", "runtime 'vllm-rocm' serves backend 'vllm'; runtimes serving 'sglang': sglang-0516-rocm, "
+                  "sglang-0517-rocm, sglang-rocm"),
     ("SGLang 0.5.16", "does not match"),  # the schema: a runtime (folder) name
 ])
 def test_a_profile_names_a_runtime_serving_its_backend(tmp_path, runtime, problem):
