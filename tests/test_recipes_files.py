@@ -251,7 +251,8 @@ def test_check_command_reports_a_broken_recipe(cli, tmp_path):
 @pytest.mark.parametrize("runtime, problem", [
     ("sglang-0516-rocm", None),
     ("sglang-rocm", None),  # naming the default is allowed, and changes nothing
-    ("sglang-0517-rocm", None),
+    # the first SGLang profile of glm-5.2.yaml is on MI325X (gfx942), a target sglang-0517-rocm has no image for
+    ("sglang-0517-rocm", "runtime 'sglang-0517-rocm' has no image for mi325x (gfx942); it builds for gfx950"),
     ("sglang-0599-rocm", "runtime 'sglang-0599-rocm' is not a runtime; runtimes serving 'sglang': sglang-0516-rocm, "
                          "sglang-0517-rocm, sglang-rocm"),
     ("vllm-rocm", "runtime 'vllm-rocm' serves backend 'vllm'; runtimes serving 'sglang': sglang-0516-rocm, "
