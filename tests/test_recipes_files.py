@@ -179,16 +179,15 @@ def _snapshot_names(runtime: str) -> tuple[set[str], set[str]]:
 
 
 def test_flags_and_env_exist_in_the_engines(profiles):
-    """The default vLLM and SGLang runtimes' names are fixed lists (tests/fixtures/recipes/); a profile naming its
-    `runtime:`, and an ATOM profile (no list: ATOM is read from source), is held to its runtime's snapshot."""
+    """The default runtimes' names are fixed lists (tests/fixtures/recipes/); a profile naming its `runtime:` is held
+    to that runtime's snapshot."""
     names = {"vllm": (_names("vllm-serve-flags.txt"), _names("vllm-envs.txt")),
              "sglang": (_names("sglang-server-flags.txt"), _names("sglang-envs.txt"))}
     for p in profiles:
-        flags, env = _snapshot_names(p.runtime or f"{p.backend}-rocm") if p.runtime or p.backend not in names \
-            else names[p.backend]
+        flags, env = _snapshot_names(p.runtime) if p.runtime else names[p.backend]
         assert set(p.args) <= flags, f"{p.id}: unknown {p.backend} flags {set(p.args) - flags}"
         for name in p.env:
-            if name.startswith(("VLLM_", "SGLANG_", "ATOM_")):
+            if name.startswith(("VLLM_", "SGLANG_")):
                 assert name.startswith(p.backend.upper() + "_") and name in env, f"{p.id}: {name}"
             else:
                 assert name in p.source.get("note", ""), f"{p.id}: {name} needs a reason in source.note"
@@ -252,9 +251,12 @@ def test_check_command_reports_a_broken_recipe(cli, tmp_path):
 @pytest.mark.parametrize("runtime, problem", [
     ("sglang-0516-rocm", None),
     ("sglang-rocm", None),  # naming the default is allowed, and changes nothing
-    ("sglang-0517-rocm", "runtime 'sglang-0517-rocm' is not a runtime; runtimes serving 'sglang': sglang-0516-rocm, "
-                         "sglang-rocm"),
-    ("vllm-rocm", "runtime 'vllm-rocm' serves backend 'vllm'; runtimes serving 'sglang': sglang-0516-rocm, sglang-rocm"),
+    # the first SGLang profile of glm-5.2.yaml is on MI325X (gfx942), a target sglang-0517-rocm has no image for
+    ("sglang-0517-rocm", "runtime 'sglang-0517-rocm' has no image for mi325x (gfx942); it builds for gfx950"),
+    ("sglang-0599-rocm", "runtime 'sglang-0599-rocm' is not a runtime; runtimes serving 'sglang': sglang-0516-rocm, "
+                         "sglang-0517-rocm, sglang-rocm"),
+    ("vllm-rocm", "runtime 'vllm-rocm' serves backend 'vllm'; runtimes serving 'sglang': sglang-0516-rocm, "
+                  "sglang-0517-rocm, sglang-rocm"),
     ("SGLang 0.5.16", "does not match"),  # the schema: a runtime (folder) name
 ])
 def test_a_profile_names_a_runtime_serving_its_backend(tmp_path, runtime, problem):

@@ -97,7 +97,27 @@ def test_list_profiles_says_which_runtime_each_runs_on(cli):
     runtimes = {row["id"]: row["runtime"] for row in json.loads(out)}
     assert runtimes["glm-5-2-mi325x-x8-fp8-sglang-throughput"] == "sglang-0516-rocm"
     assert runtimes["glm-5-2-mi325x-x8-fp8-vllm-latency"] == "vllm-rocm"
-    assert {r for pid, r in runtimes.items() if "-sglang-" in pid and not pid.startswith("glm-5-2-")} == {"sglang-rocm"}
+    assert runtimes["deepseek-v4-pro-mi355x-x8-fp8-sglang-throughput"] == "sglang-0517-rocm"
+    assert {r for pid, r in runtimes.items() if "-sglang-" in pid
+            and not pid.startswith(("glm-5-2-", "deepseek-v4-pro-"))} == {"sglang-rocm"}
+
+
+def test_deepseek_v4_pro_sglang_runs_on_the_0517_build_it_was_measured_with(cli, tmp_path):
+    """DeepSeek-V4-Pro's SGLang profile (InferenceX's agentic launch) names sglang-0517-rocm, whose one image is the
+    dated MI355X build InferenceX ran: render serves it there, validate reads the pod back with 0.5.17's parser."""
+    import yaml
+
+    out = tmp_path / "dsv4.yaml"
+    code, _, err = cli("render", "deepseek-ai/DeepSeek-V4-Pro", "--gpu", "mi355x", "--backend", "sglang", "-o", out)
+    assert code == 0, err
+    docs = list(yaml.safe_load_all(out.read_text()))
+    images = {d["metadata"]["name"]: d["spec"]["containers"][0]["image"] for d in docs if d["kind"] == "ServingRuntime"}
+    assert images == {"deepseek-v4-pro-sglang-0517-rocm-gfx950":
+                      "docker.io/lmsysorg/sglang-rocm:v0.5.17-rocm720-mi35x-20260813"}
+    model = next(d for d in docs if d["kind"] == "InferenceService")["spec"]["predictor"]["model"]
+    assert {"--attention-backend=dsv4", "--tp-size=8", "--cuda-graph-max-bs-decode=32"} <= set(model["args"])
+    assert {e["name"]: e.get("value") for e in model["env"]}["SGLANG_HACK_FLASHMLA_BACKEND"] == "unified_kv_triton"
+    assert cli("validate", out)[0] == 0
 
 
 def test_the_launcher_runs_the_runtime_the_profile_names():
@@ -106,3 +126,5 @@ def test_the_launcher_runs_the_runtime_the_profile_names():
     resolved = select_resolver()("zai-org/GLM-5.2", "mi325x", 8, None, None, "sglang", None)
     assert resolved.runtime_name == "sglang-0516-rocm" and resolved.args["dsa-topk-backend"] == "torch"
     assert select_resolver()("Qwen/Qwen3-8B", "mi325x", 1, None, None, "sglang", None).runtime_name == "sglang-rocm"
+    dsv4 = select_resolver()("deepseek-ai/DeepSeek-V4-Pro", "mi355x", 8, None, None, "sglang", None)
+    assert dsv4.runtime_name == "sglang-0517-rocm" and dsv4.args["attention-backend"] == "dsv4"

@@ -32,7 +32,7 @@ def _fresh_registry(monkeypatch):
 
 def test_builtin_runtimes():
     names = [r.name for r in list_runtimes()]
-    assert names == BUILT_IN == ["atom-rocm", "sglang-0516-rocm", "sglang-rocm", "vllm-rocm"]
+    assert names == BUILT_IN == ["atom-rocm", "sglang-0516-rocm", "sglang-0517-rocm", "sglang-rocm", "vllm-rocm"]
     vllm = runtime_for_backend("vllm")
     assert (vllm.name, vllm.engine, vllm.command, vllm.model_arg) == ("vllm-rocm", "vllm", ("vllm", "serve"), "positional")
     assert vllm.health_path == "/health" and vllm.metrics_path == "/metrics" and vllm.port == 8080
@@ -42,8 +42,8 @@ def test_builtin_runtimes():
     assert sglang.image_for("gfx942").endswith("-mi30x") and sglang.image_for("gfx950").endswith("-mi35x")
     with pytest.raises(InvalidInput, match="no image for gfx90a"):
         sglang.image_for("gfx90a")
-    assert sglang.name == "sglang-rocm"  # <backend>-rocm is the default; sglang-0516-rocm only where a profile names it
-    with pytest.raises(UsageError, match="available: atom-rocm, sglang-0516-rocm, sglang-rocm, vllm-rocm"):
+    assert sglang.name == "sglang-rocm"  # <backend>-rocm is the default; sglang-0516/0517-rocm only where a profile names it
+    with pytest.raises(UsageError, match="available: atom-rocm, sglang-0516-rocm, sglang-0517-rocm, sglang-rocm, vllm-rocm"):
         get_runtime("tgi")
 
 
@@ -62,7 +62,8 @@ def test_custom_runtime_from_aimgen_runtimes_path(tmp_path, monkeypatch):
         doc["images"] = {"gfx942": {"repository": "registry.example.com/vllm-rocm", "tag": "nightly-2026-11-01"}}
 
     monkeypatch.setenv("AIMGEN_RUNTIMES_PATH", str(_custom(tmp_path, "vllm-nightly", edit)))
-    assert [r.name for r in list_runtimes()] == ["atom-rocm", "sglang-0516-rocm", "sglang-rocm", "vllm-nightly", "vllm-rocm"]
+    assert [r.name for r in list_runtimes()] == ["atom-rocm", "sglang-0516-rocm", "sglang-0517-rocm", "sglang-rocm", "vllm-nightly",
+                                                 "vllm-rocm"]
     custom = runtime_for_backend("vllm-nightly")
     assert custom.image_for("gfx942") == "registry.example.com/vllm-rocm:nightly-2026-11-01"
     assert runtime_for_backend("vllm").name == "vllm-rocm"
@@ -100,7 +101,7 @@ def test_dockerfile_builds_from_the_pinned_image(runtime):
     froms = re.findall(r"^FROM\s+(\S+)", text, re.M)
     args = dict(re.findall(r"^ARG\s+(\w+)=(\S+)", text, re.M))
     bases = {args.get(f.strip("${}"), f) for f in froms}
-    # a Dockerfile several runtimes share (SGLang 0.5.12 and 0.5.16) defaults to one of their images
+    # a Dockerfile several runtimes share (SGLang 0.5.12, 0.5.16 and 0.5.17) defaults to one of their images
     sharing = [r for r in list_runtimes() if r.dockerfile.resolve() == rt.dockerfile.resolve()]
     assert bases <= {r.image_for(g) for r in sharing for g in r.gfx_targets}
     for gfx in rt.gfx_targets:  # every per-target image is named in the file (as FROM or as a build-arg example)
@@ -170,6 +171,30 @@ def test_sglang_0_5_16_runtime_takes_the_launches_0_5_12_refuses():
     assert [f.level for f in removed] == ["error"] and "swa-full-tokens-ratio" in removed[0].message
 
 
+def test_sglang_0_5_17_runtime_pins_the_dated_mi355x_build_deepseek_v4_ran():
+    """sglang-0517-rocm pins the one image InferenceX's DeepSeek-V4-Pro SGLang launch ran, a dated 0.5.17 build for
+    MI355X (gfx950 only); 0.5.17 takes that launch's flags and variables, keeps 0.5.16's removed-flag hints and names
+    the variables it dropped."""
+    from aimgen.runtimes.flags import check_engine_config
+
+    rt = get_runtime("sglang-0517-rocm")
+    assert (rt.engine_version, rt.gfx_targets) == ("0.5.17", ("gfx950",))
+    assert rt.image_for("gfx950") == "docker.io/lmsysorg/sglang-rocm:v0.5.17-rocm720-mi35x-20260813"
+    with pytest.raises(InvalidInput, match="no image for gfx942"):
+        rt.image_for("gfx942")
+    args = {"attention-backend": "dsv4", "page-size": 256, "swa-full-tokens-ratio": 0.10, "kv-cache-dtype": "fp8_e4m3",
+            "disable-shared-experts-fusion": True, "tool-call-parser": "deepseekv4", "reasoning-parser": "deepseek-v4",
+            "cuda-graph-max-bs-decode": 32, "watchdog-timeout": 3600}
+    env = {"SGLANG_DEFAULT_THINKING": "1", "SGLANG_DSV4_REASONING_EFFORT": "high", "SGLANG_USE_ROCM700A": "0",
+           "SGLANG_HACK_FLASHMLA_BACKEND": "unified_kv_triton", "SGLANG_ENABLE_UNIFIED_RADIX_TREE": "1",
+           "SGLANG_OPT_UNIFIED_CACHE_FREE_OUT_OF_WINDOW_SLOTS": "1", "SGLANG_TIMEOUT_KEEP_ALIVE": "900"}
+    assert check_engine_config(rt, args, env, file="x", path="") == []
+    removed = check_engine_config(rt, {"hybrid-kvcache-ratio": 0.5}, {"SGLANG_SPEC_ENABLE_STRICT_FILTER_CHECK": "1"},
+                                  file="x", path="")
+    assert [(f.code, f.level) for f in removed] == [("ENGINE002", "error"), ("ENGINE005", "error")]
+    assert "swa-full-tokens-ratio" in removed[0].message and "filter_batch" in removed[1].message
+
+
 def test_snapshot_metric_names_for_dashboards():
     series = load_snapshot(get_runtime("vllm-rocm").snapshot_path).metric_series
     assert {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",
@@ -204,6 +229,9 @@ def test_every_flag_the_runtime_writes_exists_in_its_engine(runtime):
     ("docker.io/lmsysorg/sglang:v0.5.16-rocm720-mi35x", "sglang-0516-rocm"),  # its own image
     ("registry.example.com/mirror/sglang:v0.5.16-rocm720-mi30x", "sglang-0516-rocm"),  # a mirror: by engine version
     ("docker.io/lmsysorg/sglang:v0.5.12-rocm700-mi30x", "sglang-rocm"),
+    ("docker.io/lmsysorg/sglang-rocm:v0.5.17-rocm720-mi35x-20260813", "sglang-0517-rocm"),  # the dated build it pins
+    ("docker.io/lmsysorg/sglang-rocm:v0.5.17-rocm720-mi35x-20260818", "sglang-0517-rocm"),  # another 0.5.17 build
+    ("docker.io/lmsysorg/sglang-rocm:v0.5.14-rocm720-mi35x-20260706", "sglang-rocm"),  # no 0.5.14 snapshot: the default
     (None, "sglang-rocm"),  # nothing to tell them apart: the backend's default
 ])
 def test_a_command_shared_by_two_runtimes_is_told_apart_by_the_image(image, expected):
@@ -236,3 +264,5 @@ def test_each_engine_version_parses_the_profiles_that_run_on_it(monkeypatch):
         assert chosen == runs_here and chosen, runtime.name
     on_0516 = {path.name for path, *_ in tool._profiles(recipes, "sglang", "sglang-0516-rocm", "sglang-rocm")}
     assert on_0516 == {"glm-5.2.yaml"}
+    on_0517 = {path.name for path, *_ in tool._profiles(recipes, "sglang", "sglang-0517-rocm", "sglang-rocm")}
+    assert on_0517 == {"deepseek-v4-pro.yaml"}

@@ -13,7 +13,7 @@ from aimgen.catalog.models import load_models
 from aimgen.findings import ERROR, Finding, json_path
 from aimgen.loading import InvalidDocument, load_checked
 from aimgen.recipes.model import Profile
-from aimgen.runtimes.registry import runtime_problem
+from aimgen.runtimes.registry import runtime_gpu_problem, runtime_problem
 from aimgen.yamlio import line_of
 
 
@@ -89,6 +89,8 @@ def cross_check(profiles: list[Profile], file: str, lines: dict) -> list[Finding
             add(p.index, "metric", f"duplicate profile: same gpu/gpus/precision/backend/metric as profiles[{seen[p.key]}]")
         seen.setdefault(p.key, p.index)
         if p.runtime is not None and (problem := runtime_problem(p.backend, p.runtime)):
+            add(p.index, "runtime", problem)
+        elif p.runtime is not None and p.gpu in gpus and (problem := runtime_gpu_problem(p.runtime, p.gpu, gpus[p.gpu].gfx)):
             add(p.index, "runtime", problem)
         if p.args.get("trust-remote-code") and not p.trust_remote_code_reason:
             add(p.index, "args", "trust-remote-code is off unless the profile says why: add trust_remote_code: {reason: ...}")

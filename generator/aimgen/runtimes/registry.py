@@ -232,6 +232,16 @@ def runtime_problem(backend: str, name: str) -> str | None:
     return f"runtime {name!r} {what}; runtimes serving {backend!r}: {', '.join(serving) or 'none'}"
 
 
+def runtime_gpu_problem(name: str, gpu: str, gfx: str) -> str | None:
+    """Why runtime `name` (one that exists) cannot run on `gpu` (no image for its target), naming the targets it
+    builds for; None when it can. A runtime may cover fewer targets than its backend's default (sglang-0517-rocm:
+    gfx950 only), so a profile naming it is held to them before render or launch refuses the GPU."""
+    runtime = discover()[name]
+    if gfx in runtime.images:
+        return None
+    return f"runtime {name!r} has no image for {gpu} ({gfx}); it builds for {', '.join(runtime.gfx_targets)}"
+
+
 def default_runtime(backend: str) -> Runtime | None:
     """The runtime a `backend` profile without `runtime:` runs on: `<backend>-rocm` if there is one, else the only
     runtime declaring that backend; None when there is none or several."""
