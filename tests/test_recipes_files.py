@@ -304,3 +304,20 @@ def test_check_command_reports_a_misspelled_parser_with_the_nearest_names(cli, t
         found["ENGINE003", "profiles[0].args.tool-call-parser"]["message"]
     assert "did you mean qwen3" in found["ENGINE003", "features.reasoning.args.reasoning-parser"]["message"]
     assert all(f["file"] == str(recipe) for f in found.values())
+
+
+def test_a_profile_on_a_gpu_its_default_runtime_has_no_image_for_is_refused(tmp_path):
+    """atom-rocm builds for gfx950 only: an ATOM profile on MI300X fails the recipe check, not the render."""
+    from aimgen.loading import InvalidDocument
+
+    source = recipe_files()[0].parent / "deepseek-r1-0528.yaml"
+    doc = yaml.safe_load(source.read_text())
+    index = next(i for i, p in enumerate(doc["profiles"]) if p["backend"] == "atom" and p["precision"] == "fp8")
+    doc["profiles"][index]["gpu"] = "mi300x"
+    path = tmp_path / source.name
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    with pytest.raises(InvalidDocument) as info:
+        load_recipe(path)
+    lines = [f.line() for f in info.value.findings]
+    assert any(f"profiles[{index}].backend" in line and "runtime 'atom-rocm' (backend atom's default) has no image "
+               "for mi300x (gfx942); it builds for gfx950" in line for line in lines), lines

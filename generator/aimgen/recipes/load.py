@@ -90,8 +90,8 @@ def cross_check(profiles: list[Profile], file: str, lines: dict) -> list[Finding
         seen.setdefault(p.key, p.index)
         if p.runtime is not None and (problem := runtime_problem(p.backend, p.runtime)):
             add(p.index, "runtime", problem)
-        elif p.runtime is not None and p.gpu in gpus and (problem := runtime_gpu_problem(p.runtime, p.gpu, gpus[p.gpu].gfx)):
-            add(p.index, "runtime", problem)
+        elif p.gpu in gpus and (problem := runtime_gpu_problem(p.backend, p.runtime, p.gpu, gpus[p.gpu].gfx)):
+            add(p.index, "runtime" if p.runtime else "backend", problem)
         if p.args.get("trust-remote-code") and not p.trust_remote_code_reason:
             add(p.index, "args", "trust-remote-code is off unless the profile says why: add trust_remote_code: {reason: ...}")
     return findings

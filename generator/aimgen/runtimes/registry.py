@@ -232,14 +232,16 @@ def runtime_problem(backend: str, name: str) -> str | None:
     return f"runtime {name!r} {what}; runtimes serving {backend!r}: {', '.join(serving) or 'none'}"
 
 
-def runtime_gpu_problem(name: str, gpu: str, gfx: str) -> str | None:
-    """Why runtime `name` (one that exists) cannot run on `gpu` (no image for its target), naming the targets it
-    builds for; None when it can. A runtime may cover fewer targets than its backend's default (sglang-0517-rocm:
-    gfx950 only), so a profile naming it is held to them before render or launch refuses the GPU."""
-    runtime = discover()[name]
-    if gfx in runtime.images:
+def runtime_gpu_problem(backend: str, name: str | None, gpu: str, gfx: str) -> str | None:
+    """Why the runtime a `backend` profile runs on (`name`, one that exists, else the backend's default) cannot run
+    on `gpu` (no image for its target), naming the targets it builds for; None when it can. A runtime may cover
+    fewer targets than others (sglang-0517-rocm, atom-rocm: gfx950 only), so a profile is held to them before
+    render or launch refuses the GPU."""
+    runtime = discover()[name] if name is not None else default_runtime(backend)
+    if runtime is None or gfx in runtime.images:
         return None
-    return f"runtime {name!r} has no image for {gpu} ({gfx}); it builds for {', '.join(runtime.gfx_targets)}"
+    which = f"runtime {runtime.name!r}" + ("" if name is not None else f" (backend {backend}'s default)")
+    return f"{which} has no image for {gpu} ({gfx}); it builds for {', '.join(runtime.gfx_targets)}"
 
 
 def default_runtime(backend: str) -> Runtime | None:
