@@ -179,15 +179,16 @@ def _snapshot_names(runtime: str) -> tuple[set[str], set[str]]:
 
 
 def test_flags_and_env_exist_in_the_engines(profiles):
-    """The default runtimes' names are fixed lists (tests/fixtures/recipes/); a profile naming its `runtime:` is held
-    to that runtime's snapshot."""
+    """The default vLLM and SGLang runtimes' names are fixed lists (tests/fixtures/recipes/); a profile naming its
+    `runtime:`, and an ATOM profile (no list: ATOM is read from source), is held to its runtime's snapshot."""
     names = {"vllm": (_names("vllm-serve-flags.txt"), _names("vllm-envs.txt")),
              "sglang": (_names("sglang-server-flags.txt"), _names("sglang-envs.txt"))}
     for p in profiles:
-        flags, env = _snapshot_names(p.runtime) if p.runtime else names[p.backend]
+        flags, env = _snapshot_names(p.runtime or f"{p.backend}-rocm") if p.runtime or p.backend not in names \
+            else names[p.backend]
         assert set(p.args) <= flags, f"{p.id}: unknown {p.backend} flags {set(p.args) - flags}"
         for name in p.env:
-            if name.startswith(("VLLM_", "SGLANG_")):
+            if name.startswith(("VLLM_", "SGLANG_", "ATOM_")):
                 assert name.startswith(p.backend.upper() + "_") and name in env, f"{p.id}: {name}"
             else:
                 assert name in p.source.get("note", ""), f"{p.id}: {name} needs a reason in source.note"
