@@ -19,7 +19,7 @@ def launch_cmd(
     gpus: Annotated[Optional[int], typer.Option("--gpus", help="GPUs to use; default: $AIM_GPU_COUNT, else all visible.")] = None,
     precision: Annotated[Optional[str], typer.Option("--precision", help="Default: $AIM_PRECISION, else the profile's.")] = None,
     metric: Annotated[Optional[str], typer.Option("--metric", help="latency | throughput; default: $AIM_METRIC.")] = None,
-    backend: Annotated[Optional[str], typer.Option("--backend", help="vllm | sglang | a custom runtime's backend.")] = None,
+    backend: Annotated[Optional[str], typer.Option("--backend", help="vllm | sglang | atom | a custom runtime's backend.")] = None,
     profile_id: Annotated[Optional[str], typer.Option("--profile-id", help="Run this profile; default: $AIM_PROFILE_ID.")] = None,
     recipes: Annotated[Optional[Path], typer.Option("--recipes", help="Folder of recipe files; default: the bundled recipes/models.")] = None,
     port: Annotated[Optional[int], typer.Option("--port", help="Port to serve on; default: the runtime's (8080).")] = None,

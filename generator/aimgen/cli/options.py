@@ -16,7 +16,7 @@ Gpu = Annotated[Optional[str], typer.Option("--gpu", help="GPU type, e.g. mi300x
 # every fallback (docs/selection.md).
 Gpus = Annotated[Optional[int], typer.Option("--gpus", help="GPUs per replica (1, 2, 4, 8…); default: the recipe's default for the metric, within the pool.")]
 Precision = Annotated[Optional[str], typer.Option("--precision", help="bf16 | fp16 | fp8 | int8 | int4 | mxfp4; default: the model's native precision where the GPU runs it.")]
-Backend = Annotated[Optional[str], typer.Option("--backend", help="Serving engine: vllm | sglang; default: vllm where the recipe has it.")]
+Backend = Annotated[Optional[str], typer.Option("--backend", help="Serving engine: vllm | sglang | atom (atom: recipe-cited shapes only); default: vllm where the recipe has it.")]
 Metric = Annotated[Optional[str], typer.Option("--metric", help="Optimise for latency | throughput; default: latency where the recipe has it.")]
 NodePoolFile = Annotated[Optional[Path], typer.Option("--node-pool", help="Node pool YAML (schemas/node-pool.schema.json): GPUs per node, labels, tolerations.")]
 ModelConfig = Annotated[Optional[Path], typer.Option("--model-config", help="config.json of a model not in the catalog (planned from its architecture).")]
