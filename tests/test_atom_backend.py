@@ -96,3 +96,32 @@ def test_validate_refuses_atom_told_its_engine_port(cli, tmp_path):
     out.write_text(out.read_text().replace("--server-port=8080", "--port=8080"))
     code, stdout, stderr = cli("validate", str(out))
     assert code == 1 and "SERVE003" in stdout + stderr and "listens on 8000" in stdout + stderr
+
+
+def _render_pinned(cli, tmp_path, monkeypatch, revision: str):
+    """DeepSeek-R1-0528's ATOM profiles pinned to `revision`, rendered for MI355X by the CLI."""
+    import aimgen.select
+
+    pinned = [replace(p, revision=revision) if p.backend == "atom" else p
+              for p in load_all_profiles() if p.model == "deepseek-ai/DeepSeek-R1-0528"]
+    monkeypatch.setattr(aimgen.select, "profiles_for", lambda model: pinned)
+    out = tmp_path / "out.yaml"
+    code, _, err = cli("render", "deepseek-ai/DeepSeek-R1-0528", "--gpu", "mi355x", "--backend", "atom", "-o", str(out))
+    assert code == 0, err
+    return out
+
+
+def test_validate_follows_a_pinned_snapshot_folder_to_its_prefetch(cli, tmp_path, monkeypatch):
+    """The engine's --model names <hub>/models--org--name/snapshots/<commit>: validate holds it to the prefetch of
+    that repo at that commit, like a repo id with --revision, and says how to load what is cached."""
+    out = _render_pinned(cli, tmp_path, monkeypatch, COMMIT)
+    text = out.read_text()
+    assert f"--model=/models/hub/models--deepseek-ai--DeepSeek-R1-0528/snapshots/{COMMIT}" in text
+    code, stdout, stderr = cli("validate", str(out))
+    assert code == 0, stdout + stderr
+    other = "f" * 40
+    out.write_text(text.replace(f"snapshots/{COMMIT}", f"snapshots/{other}"))
+    code, stdout, stderr = cli("validate", str(out))
+    said = stdout + stderr
+    assert code == 1 and f"loads deepseek-ai/DeepSeek-R1-0528 at revision {other}" in said
+    assert f"give it the folder /models/hub/models--deepseek-ai--DeepSeek-R1-0528/snapshots/{COMMIT}" in said

@@ -413,14 +413,14 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
 def _pinned_folder(runtime, checkpoint: str, revision: str, profile) -> str:
     """An engine with no revision flag (ATOM) would resolve `main`, which a pinned prefetch does not write: it is
     given the commit's snapshot folder on the cache volume instead (the served name stays the model id)."""
-    from aimgen.cache.layout import is_commit
-    from aimgen.cache.plan import pinned_snapshot_dir
+    from aimgen.cache.plan import hub_dir, snapshot_folder
 
-    if not is_commit(revision):
+    folder = snapshot_folder(hub_dir(CACHE_MOUNT_PATH), checkpoint, revision)
+    if folder is None:
         raise InvalidInput(f"{checkpoint} is pinned to {revision!r}, but runtime {runtime.name} has no revision flag, "
                            "so it is served from the commit's snapshot folder: pin a full 40-character commit",
                            file=profile.location if profile else None)
-    return pinned_snapshot_dir(CACHE_MOUNT_PATH, checkpoint, revision)
+    return folder
 
 
 def _refuse_role_overrides(name: str, features: tuple[str, ...], overrides: Overrides | None) -> None:

@@ -78,17 +78,30 @@ def compile_cache_env(cache_dir: str, image: str, gfx: str, caches: Mapping[str,
     return {name: f"{base}/{sub}" for name, sub in sorted(caches.items())}
 
 
+_SNAPSHOT_FOLDER = re.compile(r"^(?P<hub>/.+)/(?P<folder>models--[^/]+)/snapshots/(?P<commit>[0-9a-f]{40})/?$")
+
+
 def hub_dir(cache_dir: str) -> str:
     """Where the prefetch writes the Hugging Face layout on the cache volume (HF_HUB_CACHE)."""
     return f"{cache_dir.rstrip('/') or ''}/hub"
 
 
-def pinned_snapshot_dir(cache_dir: str, repo: str, revision: str) -> str:
-    """The folder a prefetch of `repo` at commit `revision` fills: what an engine with no revision flag (ATOM) is
-    given as its model, since a pinned prefetch writes no refs/main for it to resolve offline."""
-    from aimgen.cache.layout import repo_folder
+def snapshot_folder(hub: str, repo: str, revision: str) -> str | None:
+    """The folder a prefetch of `repo` at commit `revision` fills in the Hub cache `hub`: what an engine with no
+    revision flag (ATOM) is given as its model, since a pinned prefetch writes no refs/main for it to resolve
+    offline. None when `revision` is not a full commit (a branch is resolved from the repo id)."""
+    from aimgen.cache.layout import is_commit, repo_folder
 
-    return f"{hub_dir(cache_dir)}/{repo_folder(repo)}/snapshots/{revision}"
+    return f"{hub}/{repo_folder(repo)}/snapshots/{revision}" if is_commit(revision) else None
+
+
+def read_snapshot_folder(path: str) -> tuple[str, str, str] | None:
+    """(hub, repo, commit) of a folder snapshot_folder() names; None for any other path."""
+    from aimgen.cache.layout import model_from_folder
+
+    found = _SNAPSHOT_FOLDER.match(path)
+    repo = model_from_folder(found.group("folder")) if found else None
+    return (found.group("hub"), repo, found.group("commit")) if repo else None
 
 
 def serving_env(cache_dir: str) -> dict[str, str]:

@@ -479,12 +479,25 @@ def check_draft_cache(s: Served) -> list[Finding]:
 
 
 def check_model_cache(s: Served) -> list[Finding]:
+    from aimgen.cache.plan import read_snapshot_folder
+
     env = _env(s.container)
     model = s.cmd.model
     if model.startswith("/"):
-        return check_local_model(s, model)
-    revision = s.cmd.role("revision") or "main"
-    hub = engine_hub_dir(env, s.cmd.get("--download-dir"))
+        # <hub>/models--org--name/snapshots/<commit>: how an engine with no revision flag (ATOM) loads a pinned
+        # commit (aimgen.compose); the prefetch of org/name at that commit fills it
+        pinned = read_snapshot_folder(model)
+        if pinned is None:
+            return check_local_model(s, model)
+        hub, repo, commit = pinned
+        return _check_prefetched(s, env, repo, commit, hub)
+    return _check_prefetched(s, env, model, s.cmd.role("revision") or "main",
+                             engine_hub_dir(env, s.cmd.get("--download-dir")))
+
+
+def _check_prefetched(s: Served, env: dict[str, str], model: str, revision: str, hub: str) -> list[Finding]:
+    """The engine loads `model` at `revision` from the Hub cache `hub`: something in the input must write that
+    snapshot there, on a volume the engine mounts, before it starts (offline)."""
     where = _on_volume(s.pod["spec"], s.container, hub)
     offline = _offline(env)
     writers = _writers(s)
@@ -508,13 +521,26 @@ def check_model_cache(s: Served) -> list[Finding]:
         w = matching[0]
         return [s.finding(ERROR, CACHE, MODEL_ARGS,
                           f"{s.engine} loads {model} at revision {revision}, but {w.where} caches revision "
-                          f"{w.revision} (only that snapshot is on the volume); pass "
-                          f"{s.cmd.runtime.flag('revision')}={w.revision}")]
+                          f"{w.revision} (only that snapshot is on the volume); {_revision_hint(s, model, w, hub)}")]
     if not offline:
         return [s.finding(WARNING, CACHE, "spec.predictor.model.env",
                           "HF_HUB_OFFLINE is not 1: the engine will still ask the Hub at start-up (set it to 1 to "
                           "load only what the prefetch wrote)")]
     return []
+
+
+def _revision_hint(s: Served, model: str, w: Writer, hub: str) -> str:
+    """How to load the snapshot the prefetch writes: the revision flag, or (an engine without one, ATOM) the model
+    given as that commit's folder, or as its id where the prefetch writes a branch."""
+    from aimgen.cache.plan import snapshot_folder
+
+    flag = s.cmd.runtime.flag("revision")
+    if flag:
+        return f"pass {flag}={w.revision}"
+    folder = snapshot_folder(hub, model, w.revision)
+    if folder:
+        return f"{s.cmd.runtime.name} has no revision flag: give it the folder {folder} as the model"
+    return f"{s.cmd.runtime.name} has no revision flag: give it the model id {model}, which resolves {w.revision}"
 
 
 def check_compile_caches(s: Served) -> list[Finding]:
