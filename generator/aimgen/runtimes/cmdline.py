@@ -52,7 +52,7 @@ def runtime_for_command(command: Sequence[str] | None, image: str | None = None)
     version = image_engine_version(image)
 
     def rank(runtime: Runtime) -> tuple:
-        return (image not in {i.ref for i in runtime.images.values()}, version not in runtime.snapshots(),
+        return (not runtime.pins(image), version not in runtime.snapshots(),
                 default_runtime(runtime.backend) is not runtime, runtime.name)
 
     return min(matching, key=rank, default=None)
@@ -71,7 +71,7 @@ def image_engine_version(image: str | None) -> str | None:
 def engine_version_of(runtime: Runtime, image: str | None) -> str | None:
     """The engine version a container of `runtime` runs: the runtime's pin when the image is one it pins (a dated
     nightly tag such as rocm/atom-dev:nightly_202608201032 names no release), else what the tag names."""
-    if image and image in {i.ref for i in runtime.images.values()}:
+    if runtime.pins(image):
         return runtime.engine_version
     return image_engine_version(image)
 

@@ -101,6 +101,10 @@ class Runtime:
                 file=str(self.folder / RUNTIME_FILE), path="images",
             ) from None
 
+    def pins(self, image: str | None) -> bool:
+        """Whether `image` (repository:tag[@digest]) is one this runtime pins for some GPU target."""
+        return image is not None and image in {i.ref for i in self.images.values()}
+
     def image_for(self, gfx: str) -> str:
         """The image reference to run on a `gfx` GPU (repository:tag[@digest])."""
         return self.image(gfx).ref

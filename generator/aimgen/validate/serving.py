@@ -404,6 +404,11 @@ def _writers(s: Served) -> list[Writer]:
     return found
 
 
+def _writing(writers: list[Writer], repo: str, where) -> list[Writer]:
+    """The writers that put `repo` on the volume the engine reads its Hub cache from (`where`, _on_volume's)."""
+    return [w for w in writers if w.model == repo and w.location is not None and w.location == where]
+
+
 def check_local_model(s: Served, path: str) -> list[Finding]:
     """An engine given a folder (a --model-source at /mnt/models) must find a volume there: a claim, the storage
     initializer's download or the model car KServe adds for storageUri (kserve_pod.inject_storage)."""
@@ -466,8 +471,7 @@ def check_draft_cache(s: Served) -> list[Finding]:
     out = []
     for repo in repos:
         revision = repo.revision or "main"
-        if any(w.model == repo.repo and w.revision == revision and w.location is not None and w.location == where
-               for w in writers):
+        if any(w.revision == revision for w in _writing(writers, repo.repo, where)):
             continue
         out.append(s.finding(ERROR, CACHE, MODEL_ARGS,
                              f"{s.engine} also loads the draft model {repo.repo} at revision {revision}, but "
@@ -507,7 +511,7 @@ def _check_prefetched(s: Served, env: dict[str, str], model: str, revision: str,
                               f"HF_HUB_OFFLINE is set and nothing in this input writes {model} to {hub}: it must "
                               "be there before the pod starts (aimgen cache prefetch)")]
         return []
-    matching = [w for w in writers if w.model == model and w.location is not None and w.location == where]
+    matching = _writing(writers, model, where)
     if not matching:
         w = writers[0]
         via = f"HF_HUB_CACHE={env['HF_HUB_CACHE']}" if env.get("HF_HUB_CACHE") else (
