@@ -269,7 +269,7 @@ def realize(selection: Selection, name: str, *, port: int | None = None, model_p
     model, gpu = req.model, req.pool.gpu
     profile = selection.profile
     # a profile may name the runtime (engine version) it needs; the planner's shapes run on the backend's default
-    runtime = runtime_for_backend(selection.backend, profile.runtime if profile else None)
+    runtime = profile.serving_runtime() if profile else runtime_for_backend(selection.backend)
     names = runtime.flag_names
     if profile is not None:
         # before any arithmetic: a removed or mistyped flag gets the snapshot's hint, not a sizing error

@@ -142,9 +142,8 @@ def _would_work(req: Request, candidates: list[Profile], rank) -> str:
 
 def _fit_at(req: Request, p: Profile, gpus: int):
     from aimgen.planning.profile_fit import derived_fit, profile_fit
-    from aimgen.runtimes.registry import runtime_for_backend
 
-    names = runtime_for_backend(p.backend, p.runtime).flag_names
+    names = p.serving_runtime().flag_names
     gpu = req.pool.gpu
     shape = from_flags(gpus, p.nodes, p.args)
     if gpus == p.gpus:

@@ -28,10 +28,9 @@ def _rows(kind: str) -> list[dict]:
                  "profiles": len(profiles_for(m.id)), "planner": "recipe-only" if m.recipe_only else "sizes it"}
                 for m in load_models().values()]
     from aimgen.recipes.load import load_all_profiles
-    from aimgen.runtimes.registry import runtime_for_backend
 
     return [{"id": p.id, "model": p.model, "gpu": p.gpu, "gpus": p.gpus, "precision": p.precision,
-             "backend": p.backend, "metric": p.metric, "runtime": runtime_for_backend(p.backend, p.runtime).name,
+             "backend": p.backend, "metric": p.metric, "runtime": p.serving_runtime().name,
              "source": p.source.get("title", "")} for p in load_all_profiles()]
 
 

@@ -118,11 +118,10 @@ def _bool_env(value: Any) -> Any:
 def _effective(p: Profile, name: str) -> Any:
     """What the engine runs with: the profile's value, else the default of the engine version its runtime pins."""
     from aimgen.runtimes.flags import snapshot_for
-    from aimgen.runtimes.registry import runtime_for_backend
 
     if name in p.env:
         return _bool_env(p.env[name])
-    snap = snapshot_for(runtime_for_backend(p.backend, p.runtime))
+    snap = snapshot_for(p.serving_runtime())
     var = snap.env.get(name) if snap else None
     return _bool_env(getattr(var, "default", None))
 

@@ -58,10 +58,9 @@ def lint_engine_config(profiles: Iterable[Profile]) -> list[Finding]:
     its backend's default): the check render and launch run, so a flag, choice or parser name the engine lacks
     fails here and not in a pod."""
     from aimgen.runtimes.flags import check_engine_config
-    from aimgen.runtimes.registry import runtime_for_backend
 
     return [f for p in profiles
-            for f in check_engine_config(runtime_for_backend(p.backend, p.runtime), p.args, p.env, file=p.file,
+            for f in check_engine_config(p.serving_runtime(), p.args, p.env, file=p.file,
                                          path=f"profiles[{p.index}]")
             if f.level == ERROR]
 

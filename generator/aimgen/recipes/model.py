@@ -40,6 +40,13 @@ class Profile:
         """How a recipe's `defaults:` names it: x<gpus>-<precision>-<backend>."""
         return f"x{self.gpus}-{self.precision}-{self.backend}"
 
+    def serving_runtime(self):
+        """The runtime this profile runs on: its `runtime:`, else its backend's default (registry.runtime_for_backend;
+        InvalidInput when it names one that does not serve its backend)."""
+        from aimgen.runtimes.registry import runtime_for_backend
+
+        return runtime_for_backend(self.backend, self.runtime)
+
     @property
     def location(self) -> str:
         return f"{self.file}: profiles[{self.index}]"
